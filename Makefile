@@ -1,0 +1,57 @@
+# Two set-up commands on a fresh clone: `make serve` and `make test`.
+# onnxruntime-node's postinstall downloads CUDA provider libraries and fails offline, so installs
+# here skip it; the container build (container/Dockerfile) does not skip.
+export ONNXRUNTIME_NODE_INSTALL ?= skip
+NPM ?= npm
+NODE ?= node
+PORT ?= 8080
+
+STAMP_INSTALL := node_modules/.install-stamp
+STAMP_BUILD := dist/.build-stamp
+SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
+
+.PHONY: all install build models serve test test-unit bench bench-quick image image-cpu clean
+
+all: build
+
+$(STAMP_INSTALL): package.json package-lock.json
+	$(NPM) ci --no-audit --no-fund
+	@touch $@
+
+install: $(STAMP_INSTALL)
+
+$(STAMP_BUILD): $(STAMP_INSTALL) $(SOURCES)
+	$(NPM) run build
+	@touch $@
+
+build: $(STAMP_BUILD)
+
+# The embedded demo model (deterministic, small): `make serve` uses it when no model is configured.
+models/demo/model.onnx: $(STAMP_BUILD)
+	$(NODE) dist/scripts/gen-model.js --preset demo --out models/demo
+
+models: models/demo/model.onnx
+
+serve: build models
+	PORT=$(PORT) $(NODE) dist/src/cli.js serve
+
+test: build models
+	$(NODE) scripts/run-tests.mjs
+
+test-unit: build
+	$(NODE) scripts/run-tests.mjs unit
+
+bench: build models
+	$(NODE) dist/bench/run.js
+
+bench-quick: build models
+	$(NODE) dist/bench/run.js --quick
+
+image:
+	docker build -f container/Dockerfile -t sagemaker-reranker:latest .
+
+image-cpu:
+	docker build -f container/Dockerfile.cpu -t sagemaker-reranker:cpu .
+
+clean:
+	rm -rf dist models bench/results.json

@@ -1,0 +1,256 @@
+/**
+ * Deploys the reranker image as a SageMaker real-time (or serverless) endpoint:
+ * CreateModel -> CreateEndpointConfig -> CreateEndpoint (or UpdateEndpoint), then waits for
+ * InService. `--dry-run` prints the exact requests and sends nothing.
+ *
+ *   node dist/scripts/sagemaker/deploy.js --name bge-reranker \
+ *     --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-reranker:gpu \
+ *     --role arn:aws:iam::123456789012:role/SageMakerExecution \
+ *     --model-data s3://my-bucket/models/bge-reranker-base/ --instance-type ml.g5.xlarge
+ */
+import {
+  CreateEndpointCommand,
+  CreateEndpointConfigCommand,
+  CreateModelCommand,
+  DescribeEndpointCommand,
+  SageMakerClient,
+  UpdateEndpointCommand,
+  waitUntilEndpointInService,
+  type CreateEndpointConfigCommandInput,
+  type CreateEndpointInput,
+  type CreateModelCommandInput,
+  type ProductionVariant,
+  type UpdateEndpointInput,
+} from '@aws-sdk/client-sagemaker';
+import { envPairs, formatDryRun, integer, parseFlags, required, requireFlags, resourceName, runCli, s3Uri, UsageError, type ApiRequest } from './cliArgs';
+
+export const DEPLOY_USAGE = `Usage: node dist/scripts/sagemaker/deploy.js --name NAME --image URI --role ARN
+         (--instance-type TYPE | --serverless-memory MB) [options]
+
+  --name NAME                  base name: model NAME-VERSION, endpoint config NAME-VERSION-config,
+                               endpoint NAME (or --endpoint-name)
+  --image URI                  the container image in ECR (container/Dockerfile or Dockerfile.cpu)
+  --role ARN                   execution role SageMaker assumes (ECR pull, S3 read of the model)
+  --model-data S3URI           model files: s3://.../model.tar.gz (extracted to /opt/ml/model) or an
+                               uncompressed prefix s3://.../prefix/ (S3Prefix, CompressionType None).
+                               Without it, pass --env MODEL_URI=s3://... (the container downloads
+                               the model itself) or the image serves its embedded demo model.
+  --env KEY=VALUE              container environment, repeatable (docs/sagemaker.md lists the keys)
+  --instance-type TYPE         e.g. ml.g5.xlarge (GPU image), ml.c7i.2xlarge (CPU image)
+  --instance-count N           initial instances (default 1)
+  --startup-timeout S          ContainerStartupHealthCheckTimeoutInSeconds, 60-3600 (default 600)
+  --download-timeout S         ModelDataDownloadTimeoutInSeconds, 60-3600 (default 1200)
+  --volume-size GB             VolumeSizeInGB (only for instance types without local NVMe storage)
+  --inference-ami-version V    e.g. al2-ami-sagemaker-inference-gpu-3-1 (NVIDIA driver 550)
+  --serverless-memory MB       serverless endpoint instead of instances: 1024-6144, steps of 1024
+  --serverless-concurrency N   serverless MaxConcurrency, 1-200 (default 5)
+  --network-isolation          EnableNetworkIsolation (the container cannot reach S3: use --model-data)
+  --endpoint-name NAME         endpoint name (default: --name)
+  --version V                  suffix of the model and config names (default: UTC yyyymmdd-hhmmss)
+  --update                     UpdateEndpoint: move an existing endpoint to the new config
+  --region REGION              AWS region (default: the SDK's usual lookup)
+  --no-wait                    return after the create/update call instead of waiting for InService
+  --wait-timeout S             how long to wait for InService (default 3600)
+  --dry-run                    print the requests as JSON and send nothing
+`;
+
+export interface DeployOptions {
+  readonly name: string;
+  readonly image: string;
+  readonly role: string;
+  readonly modelData?: string | undefined;
+  readonly env?: Readonly<Record<string, string>> | undefined;
+  readonly instanceType?: string | undefined;
+  readonly instanceCount?: number | undefined;
+  readonly startupTimeoutSeconds?: number | undefined;
+  readonly downloadTimeoutSeconds?: number | undefined;
+  readonly volumeSizeGb?: number | undefined;
+  readonly inferenceAmiVersion?: string | undefined;
+  readonly serverless?: { readonly memoryMb: number; readonly maxConcurrency: number } | undefined;
+  readonly networkIsolation?: boolean | undefined;
+  readonly endpointName?: string | undefined;
+  /** Suffix that keeps each deployment's model and config names unique. */
+  readonly version: string;
+  readonly update?: boolean | undefined;
+}
+
+export interface DeployRequests {
+  readonly createModel: CreateModelCommandInput;
+  readonly createEndpointConfig: CreateEndpointConfigCommandInput;
+  /** CreateEndpoint, or UpdateEndpoint with --update. */
+  readonly endpoint: { readonly command: 'CreateEndpoint'; readonly input: CreateEndpointInput } | { readonly command: 'UpdateEndpoint'; readonly input: UpdateEndpointInput };
+}
+
+const MODEL_ENV_KEYS = ['MODEL_URI', 'MODEL_DIR', 'HF_MODEL_ID'];
+
+/**
+ * The model data in the shape SageMaker wants: a .tar.gz is a plain ModelDataUrl (extracted into
+ * /opt/ml/model); anything else is an uncompressed prefix, which SageMaker copies key by key and
+ * which must end in "/".
+ */
+export function modelDataFields(uri: string): Pick<NonNullable<CreateModelCommandInput['PrimaryContainer']>, 'ModelDataUrl' | 'ModelDataSource'> {
+  s3Uri(uri, '--model-data');
+  if (/\.(tar\.gz|tgz)$/i.test(uri)) return { ModelDataUrl: uri };
+  const prefix = uri.endsWith('/') ? uri : `${uri}/`;
+  return { ModelDataSource: { S3DataSource: { S3Uri: prefix, S3DataType: 'S3Prefix', CompressionType: 'None' } } };
+}
+
+export function buildDeployRequests(o: DeployOptions): DeployRequests {
+  resourceName(o.name, '--name');
+  const modelName = resourceName(`${o.name}-${o.version}`, '--name with --version');
+  const configName = resourceName(`${modelName}-config`, '--name with --version');
+  const endpointName = resourceName(o.endpointName ?? o.name, '--endpoint-name');
+  if (!o.image.trim()) throw new UsageError('missing --image (the ECR image URI)');
+  if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(o.role)) throw new UsageError(`--role must be an IAM role ARN, got ${JSON.stringify(o.role)}`);
+
+  const env = { ...(o.env ?? {}) };
+  if (o.networkIsolation && env['MODEL_URI'] !== undefined) {
+    throw new UsageError('--network-isolation: the container cannot reach S3, so MODEL_URI cannot work; pass the model with --model-data');
+  }
+  if (o.serverless && o.instanceType) throw new UsageError('--serverless-memory and --instance-type exclude each other');
+  if (!o.serverless && !o.instanceType) throw new UsageError('missing --instance-type (or --serverless-memory for a serverless endpoint)');
+  if (o.serverless && o.networkIsolation) throw new UsageError('serverless endpoints do not support --network-isolation');
+  if (o.serverless && (o.serverless.memoryMb % 1024 !== 0 || o.serverless.memoryMb < 1024 || o.serverless.memoryMb > 6144)) {
+    throw new UsageError(`--serverless-memory must be 1024, 2048, 3072, 4096, 5120 or 6144, got ${o.serverless.memoryMb}`);
+  }
+
+  const createModel: CreateModelCommandInput = {
+    ModelName: modelName,
+    ExecutionRoleArn: o.role,
+    PrimaryContainer: {
+      Image: o.image.trim(),
+      ...(o.modelData ? modelDataFields(o.modelData) : {}),
+      ...(Object.keys(env).length ? { Environment: env } : {}),
+    },
+    ...(o.networkIsolation ? { EnableNetworkIsolation: true } : {}),
+  };
+
+  // Serverless variants take none of the instance-level settings (timeouts, volume, AMI).
+  const variant: ProductionVariant = o.serverless
+    ? { VariantName: 'AllTraffic', ModelName: modelName, ServerlessConfig: { MemorySizeInMB: o.serverless.memoryMb, MaxConcurrency: o.serverless.maxConcurrency } }
+    : {
+        VariantName: 'AllTraffic',
+        ModelName: modelName,
+        InstanceType: o.instanceType as ProductionVariant['InstanceType'],
+        InitialInstanceCount: o.instanceCount ?? 1,
+        ContainerStartupHealthCheckTimeoutInSeconds: o.startupTimeoutSeconds ?? 600,
+        ModelDataDownloadTimeoutInSeconds: o.downloadTimeoutSeconds ?? 1200,
+        ...(o.volumeSizeGb !== undefined ? { VolumeSizeInGB: o.volumeSizeGb } : {}),
+        ...(o.inferenceAmiVersion ? { InferenceAmiVersion: o.inferenceAmiVersion as ProductionVariant['InferenceAmiVersion'] } : {}),
+      };
+  const createEndpointConfig: CreateEndpointConfigCommandInput = { EndpointConfigName: configName, ProductionVariants: [variant] };
+  const endpointInput = { EndpointName: endpointName, EndpointConfigName: configName };
+  return {
+    createModel,
+    createEndpointConfig,
+    endpoint: o.update ? { command: 'UpdateEndpoint', input: endpointInput } : { command: 'CreateEndpoint', input: endpointInput },
+  };
+}
+
+export function deployRequestList(r: DeployRequests): ApiRequest[] {
+  return [
+    { command: 'CreateModel', input: r.createModel },
+    { command: 'CreateEndpointConfig', input: r.createEndpointConfig },
+    { command: r.endpoint.command, input: r.endpoint.input },
+  ];
+}
+
+export interface DeployCli {
+  readonly options: DeployOptions;
+  readonly region: string | undefined;
+  readonly dryRun: boolean;
+  readonly wait: boolean;
+  readonly waitTimeoutSeconds: number;
+}
+
+export function parseDeployArgs(argv: readonly string[], now: Date = new Date()): DeployCli {
+  const v = parseFlags(argv, {
+    name: { type: 'string' },
+    image: { type: 'string' },
+    role: { type: 'string' },
+    'model-data': { type: 'string' },
+    env: { type: 'string', multiple: true },
+    'instance-type': { type: 'string' },
+    'instance-count': { type: 'string' },
+    'startup-timeout': { type: 'string' },
+    'download-timeout': { type: 'string' },
+    'volume-size': { type: 'string' },
+    'inference-ami-version': { type: 'string' },
+    'serverless-memory': { type: 'string' },
+    'serverless-concurrency': { type: 'string' },
+    'network-isolation': { type: 'boolean' },
+    'endpoint-name': { type: 'string' },
+    version: { type: 'string' },
+    update: { type: 'boolean' },
+    region: { type: 'string' },
+    'no-wait': { type: 'boolean' },
+    'wait-timeout': { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  });
+  requireFlags(v, ['name', 'image', 'role']);
+  const memory = integer(v['serverless-memory'], '--serverless-memory', undefined, 1024, 6144);
+  const env = envPairs(v.env);
+  const options: DeployOptions = {
+    name: required(v.name, '--name', 'base name of the model, endpoint config and endpoint'),
+    image: required(v.image, '--image', 'the ECR image URI'),
+    role: required(v.role, '--role', 'the SageMaker execution role ARN'),
+    modelData: v['model-data'],
+    env,
+    instanceType: v['instance-type'],
+    instanceCount: integer(v['instance-count'], '--instance-count', 1, 1, 1000),
+    startupTimeoutSeconds: integer(v['startup-timeout'], '--startup-timeout', 600, 60, 3600),
+    downloadTimeoutSeconds: integer(v['download-timeout'], '--download-timeout', 1200, 60, 3600),
+    volumeSizeGb: integer(v['volume-size'], '--volume-size', undefined, 1, 512),
+    inferenceAmiVersion: v['inference-ami-version'],
+    serverless: memory === undefined ? undefined : { memoryMb: memory, maxConcurrency: integer(v['serverless-concurrency'], '--serverless-concurrency', 5, 1, 200) },
+    networkIsolation: v['network-isolation'] ?? false,
+    endpointName: v['endpoint-name'],
+    version: v.version ?? utcStamp(now),
+    update: v.update ?? false,
+  };
+  return {
+    options,
+    region: v.region,
+    dryRun: v['dry-run'] ?? false,
+    wait: !(v['no-wait'] ?? false),
+    waitTimeoutSeconds: integer(v['wait-timeout'], '--wait-timeout', 3600, 60, 6 * 3600),
+  };
+}
+
+function utcStamp(d: Date): string {
+  const iso = d.toISOString(); // 2025-01-31T12:34:56.789Z
+  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
+}
+
+export async function deploy(argv: readonly string[]): Promise<void> {
+  const cli = parseDeployArgs(argv);
+  const requests = buildDeployRequests(cli.options);
+  if (!cli.options.modelData && !MODEL_ENV_KEYS.some((k) => cli.options.env?.[k] !== undefined)) {
+    process.stderr.write("note: no --model-data and no MODEL_URI/MODEL_DIR/HF_MODEL_ID in --env: the endpoint will serve the image's demo model\n");
+  }
+  if (cli.dryRun) {
+    process.stdout.write(`${formatDryRun(deployRequestList(requests))}\n`);
+    return;
+  }
+  const client = new SageMakerClient(cli.region ? { region: cli.region } : {});
+  const model = await client.send(new CreateModelCommand(requests.createModel));
+  process.stderr.write(`created model ${requests.createModel.ModelName}: ${model.ModelArn}\n`);
+  await client.send(new CreateEndpointConfigCommand(requests.createEndpointConfig));
+  process.stderr.write(`created endpoint config ${requests.createEndpointConfig.EndpointConfigName}\n`);
+  const ep = requests.endpoint;
+  const out = ep.command === 'UpdateEndpoint' ? await client.send(new UpdateEndpointCommand(ep.input)) : await client.send(new CreateEndpointCommand(ep.input));
+  process.stderr.write(`${ep.command === 'UpdateEndpoint' ? 'updating' : 'creating'} endpoint ${ep.input.EndpointName}: ${out.EndpointArn}\n`);
+  if (!cli.wait) return;
+  process.stderr.write(`waiting up to ${cli.waitTimeoutSeconds} s for InService (the container must answer /ping within the startup timeout)\n`);
+  try {
+    await waitUntilEndpointInService({ client, maxWaitTime: cli.waitTimeoutSeconds, minDelay: 15, maxDelay: 60 }, { EndpointName: ep.input.EndpointName });
+  } catch (e) {
+    // The waiter's own error says only that it stopped; the endpoint knows why.
+    const d = await client.send(new DescribeEndpointCommand({ EndpointName: ep.input.EndpointName })).catch(() => undefined);
+    if (d) throw new Error(`endpoint ${ep.input.EndpointName} is ${d.EndpointStatus}${d.FailureReason ? `: ${d.FailureReason}` : ''} (CloudWatch log group /aws/sagemaker/Endpoints/${ep.input.EndpointName})`, { cause: e });
+    throw e;
+  }
+  process.stdout.write(`${JSON.stringify({ EndpointName: ep.input.EndpointName, EndpointStatus: 'InService' })}\n`);
+}
+
+if (require.main === module) runCli(DEPLOY_USAGE, deploy);

@@ -1,0 +1,83 @@
+/**
+ * Main-thread side of hashWorker: one worker per download session, many files at once.
+ * A job is fed the length of the file's complete prefix as ranges finish (in any order).
+ */
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import type { DigestSpec } from './digest';
+import type { FromHashWorker, ToHashWorker } from './hashWorker';
+
+const WORKER_FILE = path.join(__dirname, 'hashWorker' + path.extname(__filename));
+
+export interface HashJob {
+  /** Bytes [0, upTo) of the file are final. Monotonic; smaller values are ignored. */
+  advance(upTo: number): void;
+  /** Resolves with the digest once the whole file (up to the last advance) is read. */
+  finish(): Promise<string>;
+  cancel(): void;
+}
+
+export class FileHasher {
+  private worker: Worker | undefined;
+  private nextId = 1;
+  private readonly waiting = new Map<number, { resolve(d: string): void; reject(e: Error): void }>();
+  private failure: Error | undefined;
+
+  /** Starts the worker now, so its boot overlaps the HEAD requests instead of the first digest. */
+  warmUp(): void {
+    this.ensure();
+  }
+
+  start(file: string, spec: DigestSpec): HashJob {
+    const id = this.nextId++;
+    this.post({ id, op: 'open', file, spec });
+    let finished: Promise<string> | undefined;
+    return {
+      advance: (upTo) => this.post({ id, op: 'avail', upTo }),
+      finish: () =>
+        (finished ??= new Promise<string>((resolve, reject) => {
+          if (this.failure) return reject(this.failure);
+          this.waiting.set(id, { resolve, reject });
+          this.post({ id, op: 'end' });
+        })),
+      cancel: () => {
+        this.waiting.delete(id);
+        this.post({ id, op: 'cancel' });
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    const w = this.worker;
+    this.worker = undefined;
+    if (w) await w.terminate();
+  }
+
+  private post(m: ToHashWorker): void {
+    if (this.failure) return;
+    this.ensure().postMessage(m);
+  }
+
+  private ensure(): Worker {
+    if (this.worker) return this.worker;
+    // Under tsx (tests, dev) Node 20 does not apply tsx's loader inside workers: boot the .ts through
+    // tsx's CommonJS hook (what src/tokenize does); the compiled .js needs nothing.
+    const w = WORKER_FILE.endsWith('.ts')
+      ? new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(WORKER_FILE)});`, { eval: true })
+      : new Worker(WORKER_FILE);
+    w.on('message', (m: FromHashWorker) => {
+      const p = this.waiting.get(m.id);
+      if (!p) return;
+      this.waiting.delete(m.id);
+      if ('digest' in m) p.resolve(m.digest);
+      else p.reject(new Error(m.error));
+    });
+    w.on('error', (e) => {
+      this.failure = e;
+      for (const p of this.waiting.values()) p.reject(e);
+      this.waiting.clear();
+    });
+    this.worker = w;
+    return w;
+  }
+}

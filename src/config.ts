@@ -1,0 +1,210 @@
+/**
+ * The only reader of the environment. One schema, read once at start-up into a frozen Config;
+ * a bad value stops the process with a message that names the variable and what it accepts.
+ * docs/sagemaker.md and the README's configuration table document every key below.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { AppError } from './errors';
+
+export type Device = 'auto' | 'cuda' | 'cpu';
+export type TaskOverride = 'reranker' | 'classifier';
+export type ActivationOverride = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
+export type BatchStrategy = 'MULTI_RECORD' | 'SINGLE_RECORD';
+
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  /** Explicit model folder (MODEL_DIR, or HF_MODEL_ID when it is a path). */
+  readonly modelDir: string | undefined;
+  /** s3:// URI of a prefix or a .tar.gz (MODEL_URI, or HF_MODEL_ID when it starts with s3://). */
+  readonly modelUri: string | undefined;
+  /** Where SageMaker puts the model (/opt/ml/model); SM_MODEL_DIR points it elsewhere (tests). */
+  readonly sagemakerModelDir: string;
+  readonly demoModelDir: string;
+  readonly modelCacheDir: string;
+  readonly onnxFile: string | undefined;
+  readonly taskOverride: TaskOverride | undefined;
+  readonly maxInputLengthOverride: number | undefined;
+  readonly activationOverride: ActivationOverride | undefined;
+
+  readonly device: Device;
+  readonly cudaDeviceId: number;
+  readonly inferenceWorkers: number;
+  readonly intraOpThreads: number;
+  readonly tokenizerWorkers: number;
+
+  readonly maxBatchTokens: number;
+  readonly maxBatchRequests: number;
+  readonly maxConcurrentRequests: number;
+  readonly maxClientBatchSize: number;
+
+  /** Request body limit in bytes; 0 means unlimited (SAGEMAKER_MAX_PAYLOAD_IN_MB=0). */
+  readonly maxPayloadBytes: number;
+  readonly maxPayloadMb: number;
+  readonly requestTimeoutMs: number;
+  readonly keepAliveTimeoutMs: number;
+  readonly shutdownTimeoutMs: number;
+
+  readonly batchMode: boolean;
+  readonly batchStrategy: BatchStrategy;
+  readonly maxConcurrentTransforms: number;
+  readonly batchStrict: boolean;
+
+  readonly s3: {
+    readonly endpoint: string | undefined;
+    readonly forcePathStyle: boolean;
+    readonly region: string | undefined;
+    readonly objectConcurrency: number;
+    readonly rangeConcurrency: number;
+    readonly partSizeBytes: number;
+    readonly multipartThresholdBytes: number;
+    /** Failed attempts in a row (without new bytes) before an object download gives up. */
+    readonly downloadAttempts: number;
+  };
+  readonly extract: { readonly maxBytes: number; readonly maxEntries: number };
+
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  readonly logFormat: 'json' | 'text';
+}
+
+type Env = Record<string, string | undefined>;
+
+function fail(name: string, expected: string, got: string): never {
+  throw new AppError('Config', `invalid ${name}=${JSON.stringify(got)}: expected ${expected}`);
+}
+
+function read(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  if (!/^-?\d+$/.test(raw)) fail(name, `an integer from ${min} to ${max}`, raw);
+  const n = Number(raw);
+  if (n < min || n > max) fail(name, `an integer from ${min} to ${max}`, raw);
+  return n;
+}
+
+function num(env: Env, name: string, def: number, min: number, max = Number.MAX_VALUE): number {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < min || n > max) fail(name, `a number from ${min} to ${max}`, raw);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const v = raw.toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  return fail(name, 'true or false', raw);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T): T;
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: undefined): T | undefined;
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T | undefined): T | undefined {
+  const raw = read(env, name);
+  if (raw === undefined) return def;
+  const v = raw.toLowerCase();
+  const hit = allowed.find((a) => a.toLowerCase() === v);
+  if (hit === undefined) fail(name, `one of ${allowed.join(', ')}`, raw);
+  return hit;
+}
+
+/** Seconds in the environment, milliseconds in the Config. */
+function seconds(env: Env, name: string, defSeconds: number, min: number, max: number): number {
+  return Math.round(num(env, name, defSeconds, min, max) * 1000);
+}
+
+const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+
+export function loadConfig(env: Env = process.env): Config {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const hfModelId = read(env, 'HF_MODEL_ID');
+  const modelUri = read(env, 'MODEL_URI') ?? (hfModelId?.startsWith('s3://') ? hfModelId : undefined);
+  const modelDirRaw = read(env, 'MODEL_DIR') ?? (hfModelId && !hfModelId.startsWith('s3://') && looksLikePath(hfModelId) ? hfModelId : undefined);
+  if (modelUri !== undefined && !/^s3:\/\/[^/]+/.test(modelUri)) fail('MODEL_URI', 's3://bucket/prefix/ or s3://bucket/key.tar.gz', modelUri);
+  if (hfModelId && !hfModelId.startsWith('s3://') && !looksLikePath(hfModelId)) {
+    fail('HF_MODEL_ID', 'a local path or an s3:// URI (this container cannot download from the Hugging Face Hub; set MODEL_URI or mount the model)', hfModelId);
+  }
+
+  const payloadMb = num(env, 'SAGEMAKER_MAX_PAYLOAD_IN_MB', num(env, 'MAX_PAYLOAD_MB', 6, 0), 0);
+  const batchStrategyRaw = read(env, 'SAGEMAKER_BATCH_STRATEGY');
+  // SageMaker's API spells it MultiRecord, the container contract MULTI_RECORD: accept both.
+  const strategyKey = (batchStrategyRaw ?? 'MULTI_RECORD').replace(/[_-]/g, '').toLowerCase();
+  const batchStrategy: BatchStrategy | undefined = strategyKey === 'multirecord' ? 'MULTI_RECORD' : strategyKey === 'singlerecord' ? 'SINGLE_RECORD' : undefined;
+  if (batchStrategy === undefined) fail('SAGEMAKER_BATCH_STRATEGY', 'MULTI_RECORD or SINGLE_RECORD', batchStrategyRaw ?? '');
+
+  const device = oneOf(env, 'DEVICE', ['auto', 'cuda', 'cpu'] as const, 'auto');
+  const maxInputLengthOverride = read(env, 'MAX_INPUT_LENGTH') === undefined ? undefined : int(env, 'MAX_INPUT_LENGTH', 512, 3, 1 << 20);
+  const requestTimeoutMs = seconds(env, 'REQUEST_TIMEOUT', 55, 0.1, 3600);
+
+  const cfg: Config = {
+    host: read(env, 'HOST') ?? '0.0.0.0',
+    port: int(env, 'SAGEMAKER_BIND_TO_PORT', int(env, 'PORT', 8080, 0, 65535), 0, 65535),
+    modelDir: modelDirRaw ? path.resolve(modelDirRaw) : undefined,
+    modelUri,
+    sagemakerModelDir: path.resolve(read(env, 'SM_MODEL_DIR') ?? '/opt/ml/model'),
+    demoModelDir: path.resolve(read(env, 'DEMO_MODEL_DIR') ?? path.join(PROJECT_ROOT, 'models', 'demo')),
+    modelCacheDir: path.resolve(read(env, 'MODEL_CACHE_DIR') ?? path.join(os.tmpdir(), 'reranker-model-cache')),
+    onnxFile: read(env, 'MODEL_ONNX_FILE'),
+    taskOverride: oneOf(env, 'MODEL_TASK', ['reranker', 'classifier'] as const, undefined),
+    maxInputLengthOverride,
+    activationOverride: oneOf(env, 'ACTIVATION', ['sigmoid', 'softmax', 'identity', 'tanh'] as const, undefined),
+
+    device,
+    cudaDeviceId: int(env, 'CUDA_DEVICE_ID', 0, 0, 64),
+    inferenceWorkers: int(env, 'INFERENCE_WORKERS', 1, 1, 64),
+    intraOpThreads: int(env, 'INTRA_OP_THREADS', cores, 1, 1024),
+    tokenizerWorkers: int(env, 'TOKENIZER_WORKERS', Math.max(1, Math.min(2, cores - 1)), 1, 64),
+
+    maxBatchTokens: int(env, 'MAX_BATCH_TOKENS', 16384, 16, 1 << 24),
+    maxBatchRequests: int(env, 'MAX_BATCH_REQUESTS', 64, 1, 1 << 20),
+    maxConcurrentRequests: int(env, 'MAX_CONCURRENT_REQUESTS', 8192, 1, 1 << 24),
+    maxClientBatchSize: int(env, 'MAX_CLIENT_BATCH_SIZE', 4096, 1, 1 << 24),
+
+    maxPayloadBytes: Math.round(payloadMb * 1024 * 1024),
+    maxPayloadMb: payloadMb,
+    requestTimeoutMs,
+    keepAliveTimeoutMs: seconds(env, 'KEEP_ALIVE_TIMEOUT', 75, 1, 3600),
+    shutdownTimeoutMs: seconds(env, 'SHUTDOWN_TIMEOUT', 25, 0, 3600),
+
+    batchMode: bool(env, 'SAGEMAKER_BATCH', false),
+    batchStrategy,
+    maxConcurrentTransforms: int(env, 'SAGEMAKER_MAX_CONCURRENT_TRANSFORMS', 1, 1, 1024),
+    batchStrict: bool(env, 'BATCH_STRICT', false),
+
+    s3: {
+      endpoint: read(env, 'AWS_ENDPOINT_URL_S3') ?? read(env, 'AWS_ENDPOINT_URL'),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', read(env, 'AWS_ENDPOINT_URL_S3') !== undefined || read(env, 'AWS_ENDPOINT_URL') !== undefined),
+      region: read(env, 'AWS_REGION') ?? read(env, 'AWS_DEFAULT_REGION'),
+      objectConcurrency: int(env, 'S3_CONCURRENCY', 4, 1, 256),
+      rangeConcurrency: int(env, 'S3_RANGE_CONCURRENCY', 8, 1, 256),
+      partSizeBytes: int(env, 'S3_PART_SIZE_MB', 16, 1, 5120) * 1024 * 1024,
+      multipartThresholdBytes: int(env, 'S3_MULTIPART_THRESHOLD_MB', 64, 1, 1 << 20) * 1024 * 1024,
+      downloadAttempts: int(env, 'S3_DOWNLOAD_ATTEMPTS', 5, 1, 100),
+    },
+    extract: {
+      maxBytes: int(env, 'MAX_EXTRACT_GB', 50, 1, 1 << 16) * 1024 * 1024 * 1024,
+      maxEntries: int(env, 'MAX_EXTRACT_ENTRIES', 100_000, 1, 1 << 30),
+    },
+
+    logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'text'] as const, 'json'),
+  };
+  return deepFreeze(cfg);
+}
+
+function looksLikePath(v: string): boolean {
+  return v.startsWith('/') || v.startsWith('./') || v.startsWith('../') || v.startsWith('~') || v === '.';
+}
+
+function deepFreeze<T extends object>(o: T): T {
+  for (const v of Object.values(o)) if (v && typeof v === 'object') deepFreeze(v as object);
+  return Object.freeze(o);
+}

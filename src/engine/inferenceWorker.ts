@@ -1,0 +1,127 @@
+/**
+ * Owns one ONNX Runtime session. session.run blocks its thread for the whole run, so it lives
+ * here, in a worker_thread, and the main thread's event loop stays free for /ping and HTTP.
+ * This folder (engine/) is the only one that imports onnxruntime-node.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import * as ort from 'onnxruntime-node';
+import type { BatchTensors, FromWorker, Provider, ToWorker, WorkerInit } from './protocol';
+
+const init = workerData as WorkerInit;
+const port = parentPort;
+if (!port) throw new Error('inferenceWorker must run in a worker thread');
+
+function post(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
+  port!.postMessage(msg, transfer);
+}
+
+async function createSession(provider: Provider): Promise<ort.InferenceSession> {
+  const ep: ort.InferenceSession.ExecutionProviderConfig =
+    provider === 'cuda' ? { name: 'cuda', deviceId: init.cudaDeviceId } : { name: 'cpu' };
+  return ort.InferenceSession.create(init.modelPath, {
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+    intraOpNumThreads: init.intraOpThreads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    logSeverityLevel: 3,
+  });
+}
+
+/**
+ * onnxruntime-node loads the CUDA provider from libraries next to its binding; they are only there
+ * when its install step fetched them (the GPU image). Checking first avoids a native error dump.
+ */
+function missingCudaLibrary(): string | undefined {
+  let dir: string;
+  try {
+    dir = path.dirname(require.resolve('onnxruntime-node/package.json'));
+  } catch {
+    return undefined;
+  }
+  const binDir = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch);
+  const lib = path.join(binDir, 'libonnxruntime_providers_cuda.so');
+  return fs.existsSync(binDir) && !fs.existsSync(lib) ? lib : undefined;
+}
+
+/** auto: try CUDA, fall back to CPU with the reason; cuda: CUDA or nothing. */
+async function start(): Promise<{ session: ort.InferenceSession; provider: Provider; fallbackReason?: string }> {
+  if (init.device === 'cpu') return { session: await createSession('cpu'), provider: 'cpu' };
+  const missing = process.platform === 'linux' ? missingCudaLibrary() : undefined;
+  if (missing !== undefined) {
+    const reason = `the CUDA provider library is not installed (${missing}); onnxruntime-node was installed without its CUDA download`;
+    if (init.device === 'cuda') throw new Error(`DEVICE=cuda but ${reason}`);
+    return { session: await createSession('cpu'), provider: 'cpu', fallbackReason: reason };
+  }
+  try {
+    return { session: await createSession('cuda'), provider: 'cuda' };
+  } catch (e) {
+    const reason = e instanceof Error ? e.message.split('\n')[0]! : String(e);
+    if (init.device === 'cuda') throw new Error(`DEVICE=cuda but the CUDA execution provider could not start: ${reason}`);
+    return { session: await createSession('cpu'), provider: 'cpu', fallbackReason: reason };
+  }
+}
+
+function toInt64(src: ArrayLike<number>): BigInt64Array {
+  const out = new BigInt64Array(src.length);
+  for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i]!);
+  return out;
+}
+
+function toInt32(src: ArrayLike<number>): Int32Array {
+  return Int32Array.from(src);
+}
+
+function feedsFor(t: BatchTensors): Record<string, ort.Tensor> {
+  const dims = [t.batch, t.seqLen];
+  const make = (src: ArrayLike<number>): ort.Tensor =>
+    init.inputs.idType === 'int32' ? new ort.Tensor('int32', toInt32(src), dims) : new ort.Tensor('int64', toInt64(src), dims);
+  const feeds: Record<string, ort.Tensor> = { [init.inputs.inputIds]: make(t.ids) };
+  if (init.inputs.attentionMask) feeds[init.inputs.attentionMask] = make(t.mask);
+  if (init.inputs.tokenTypeIds) feeds[init.inputs.tokenTypeIds] = make(t.typeIds);
+  return feeds;
+}
+
+async function main(): Promise<void> {
+  let session: ort.InferenceSession;
+  try {
+    const started = await start();
+    session = started.session;
+    post({
+      type: 'ready',
+      provider: started.provider,
+      ...(started.fallbackReason !== undefined ? { fallbackReason: started.fallbackReason } : {}),
+      inputNames: [...session.inputNames],
+      outputNames: [...session.outputNames],
+    });
+  } catch (e) {
+    post({ type: 'init-error', message: e instanceof Error ? e.message : String(e) });
+    return;
+  }
+
+  port!.on('message', (msg: ToWorker) => {
+    if (msg.type === 'close') {
+      void session.release().finally(() => process.exit(0));
+      return;
+    }
+    void runOne(session, msg.id, msg.tensors);
+  });
+}
+
+async function runOne(session: ort.InferenceSession, id: number, t: BatchTensors): Promise<void> {
+  const t0 = performance.now();
+  try {
+    const out = await session.run(feedsFor(t), [init.outputName]);
+    const logits = out[init.outputName];
+    if (!logits) throw new Error(`the graph returned no output named ${init.outputName}`);
+    const data = new Float32Array(logits.data as Float32Array);
+    const numLabels = logits.dims.length >= 2 ? Number(logits.dims[logits.dims.length - 1]) : 1;
+    post({ type: 'result', id, logits: data, numLabels, runMs: performance.now() - t0 }, [data.buffer as ArrayBuffer]);
+  } catch (e) {
+    post({ type: 'run-error', id, message: e instanceof Error ? e.message.split('\n')[0]! : String(e) });
+  }
+}
+
+void main();

@@ -1,0 +1,34 @@
+/**
+ * Every message that crosses the boundary between the main thread and an inference worker.
+ * One file holds them all so that both sides agree on the shapes.
+ */
+import type { ModelInputs } from '../spec/types';
+
+export type DeviceRequest = 'auto' | 'cuda' | 'cpu';
+export type Provider = 'cuda' | 'cpu';
+
+export interface WorkerInit {
+  readonly modelPath: string;
+  readonly device: DeviceRequest;
+  readonly cudaDeviceId: number;
+  readonly intraOpThreads: number;
+  readonly inputs: ModelInputs;
+  readonly outputName: string;
+}
+
+/** A padded batch, row-major [batch, seqLen]. mask is 1 for real tokens and 0 for padding. */
+export interface BatchTensors {
+  readonly batch: number;
+  readonly seqLen: number;
+  readonly ids: Int32Array;
+  readonly typeIds: Uint8Array;
+  readonly mask: Uint8Array;
+}
+
+export type ToWorker = { readonly type: 'run'; readonly id: number; readonly tensors: BatchTensors } | { readonly type: 'close' };
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly provider: Provider; readonly fallbackReason?: string; readonly inputNames: string[]; readonly outputNames: string[] }
+  | { readonly type: 'init-error'; readonly message: string }
+  | { readonly type: 'result'; readonly id: number; readonly logits: Float32Array; readonly numLabels: number; readonly runMs: number }
+  | { readonly type: 'run-error'; readonly id: number; readonly message: string };

@@ -1,0 +1,151 @@
+/**
+ * The facade the HTTP layer talks to: pairs in, logits and per-stage timings out.
+ * Splits a request into chunks that are tokenized in worker threads while earlier chunks already
+ * wait in the batch queue, so tokenization overlaps inference, and holds permits for backpressure.
+ */
+import { AppError } from '../errors';
+import { Scheduler } from '../batching/scheduler';
+import type { ModelSpec } from '../spec/types';
+import type { TokenizerPool } from '../tokenize/tokenizerPool';
+import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
+import { InferencePool } from './inferencePool';
+import { Permits } from './permits';
+
+export interface StageTimings {
+  readonly tokenizationMs: number;
+  readonly queueMs: number;
+  readonly inferenceMs: number;
+  readonly totalMs: number;
+}
+
+export interface ScoreResult {
+  readonly logits: Float32Array;
+  readonly numLabels: number;
+  readonly timings: StageTimings;
+  readonly tokens: number;
+  readonly truncated: number;
+}
+
+export interface ScoreOptions {
+  readonly truncate: boolean;
+  readonly direction: 'right' | 'left';
+  /** Aborts the request: its waiting pairs leave the queue (client disconnected, deadline). */
+  readonly signal?: AbortSignal;
+}
+
+export interface RerankerLimits {
+  readonly maxBatchTokens: number;
+  readonly maxBatchRequests: number;
+  readonly maxConcurrentRequests: number;
+  readonly maxClientBatchSize: number;
+}
+
+/** Pairs per tokenization task: small enough to overlap with inference, big enough to amortize. */
+const CHUNK = 32;
+
+export class Reranker {
+  private readonly permits: Permits;
+  private readonly scheduler: Scheduler;
+
+  constructor(
+    readonly spec: ModelSpec,
+    private readonly tokenizer: TokenizerPool,
+    private readonly engine: InferencePool,
+    private readonly limits: RerankerLimits,
+    onBatch?: ConstructorParameters<typeof Scheduler>[1]['onBatch'],
+  ) {
+    this.permits = new Permits(limits.maxConcurrentRequests);
+    this.scheduler = new Scheduler(engine, {
+      maxBatchTokens: limits.maxBatchTokens,
+      maxBatchRequests: limits.maxBatchRequests,
+      padTokenId: spec.padTokenId,
+      paddingSide: spec.paddingSide,
+      numLabels: spec.numLabels,
+      ...(onBatch ? { onBatch } : {}),
+    });
+  }
+
+  get pairsInFlight(): number {
+    return this.permits.inUse;
+  }
+
+  get queuedPairs(): number {
+    return this.scheduler.queuedPairs;
+  }
+
+  get engineInfo(): InferencePool['info'] {
+    return this.engine.info;
+  }
+
+  async score(pairs: readonly TextPair[], opts: ScoreOptions): Promise<ScoreResult> {
+    if (pairs.length > this.limits.maxClientBatchSize) {
+      throw new AppError('Validation', `${pairs.length} documents is more than MAX_CLIENT_BATCH_SIZE=${this.limits.maxClientBatchSize}`);
+    }
+    const release = this.permits.acquire(pairs.length);
+    const t0 = performance.now();
+    const { id, done } = this.scheduler.open(pairs.length);
+    const onAbort = (): void => this.scheduler.cancel(id, abortError(opts.signal));
+    if (opts.signal?.aborted) onAbort();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    // Keep a rejection from a cancelled request from going unhandled while tokenization runs.
+    done.catch(() => undefined);
+
+    const enc: EncodeOptions = { truncate: opts.truncate, direction: opts.direction, maxLength: this.spec.maxInputLength };
+    let tokens = 0;
+    let truncated = 0;
+    let tokenizedAt = t0;
+    try {
+      const chunks: Promise<void>[] = [];
+      for (let start = 0; start < pairs.length; start += CHUNK) {
+        const slice = pairs.slice(start, start + CHUNK);
+        chunks.push(
+          this.tokenizer.encodePairs(slice, enc).then((packed) => {
+            tokenizedAt = Math.max(tokenizedAt, performance.now());
+            const items = unpack(packed, start);
+            for (const it of items) tokens += it.ids.length;
+            truncated += packed.truncated.reduce((n, t) => n + t, 0);
+            this.scheduler.add(id, items);
+          }),
+        );
+      }
+      const settled = await Promise.allSettled(chunks);
+      const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) {
+        this.scheduler.cancel(id, failed.reason as Error);
+        throw failed.reason;
+      }
+      const { logits, inferenceMs } = await done;
+      const totalMs = performance.now() - t0;
+      const tokenizationMs = tokenizedAt - t0;
+      return {
+        logits,
+        numLabels: this.spec.numLabels,
+        tokens,
+        truncated,
+        timings: { tokenizationMs, inferenceMs, queueMs: Math.max(0, totalMs - tokenizationMs - inferenceMs), totalMs },
+      };
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.tokenizer.close(), this.engine.close()]);
+  }
+}
+
+function unpack(p: PackedPairs, base: number): Array<{ index: number; ids: Int32Array; typeIds: Uint8Array }> {
+  const out: Array<{ index: number; ids: Int32Array; typeIds: Uint8Array }> = [];
+  for (let i = 0; i + 1 < p.offsets.length; i++) {
+    const a = p.offsets[i]!;
+    const b = p.offsets[i + 1]!;
+    out.push({ index: base + i, ids: p.ids.subarray(a, b), typeIds: p.typeIds.subarray(a, b) });
+  }
+  return out;
+}
+
+function abortError(signal: AbortSignal | undefined): Error {
+  const r: unknown = signal?.reason;
+  return r instanceof Error ? r : new AppError('Timeout', 'the request was cancelled');
+}

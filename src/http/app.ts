@@ -1,0 +1,75 @@
+/**
+ * createApp builds the Express application without listening, so tests can drive it in-process
+ * or through a real port. Routes never touch tensors: they validate, call the reranker facade,
+ * and encode the answer.
+ */
+import express, { type Request, type Response } from 'express';
+import type { Config } from '../config';
+import { AppError } from '../errors';
+import { registry } from '../metrics';
+import { createContext } from './context';
+import { errorHandler } from './errorHandler';
+import { teiPredict } from './handlers/teiPredict';
+import { teiRerank } from './handlers/teiRerank';
+import { invocations } from './invocations';
+import { buildInfo } from './info';
+import { readJsonBody } from './body';
+import { parseCustomAttributes } from './options';
+import { requestLifecycle } from './requestLifecycle';
+import type { ServerState } from './state';
+
+export interface AppDeps {
+  readonly config: Config;
+  readonly state: ServerState;
+  readonly version: string;
+}
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, state } = deps;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(requestLifecycle(state, config.requestTimeoutMs));
+
+  const limit = config.maxPayloadBytes === 0 ? Number.MAX_SAFE_INTEGER : config.maxPayloadBytes;
+  // Read every body as bytes: the codec is chosen from Content-Type afterwards, so a charset
+  // parameter or a JSON Lines body under application/json never trips a parser in front of us.
+  app.use(express.raw({ type: () => true, limit }));
+
+  const ping = (_req: Request, res: Response): void => {
+    if (state.ready) res.status(200).end();
+    else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.phase}${state.failure ? `: ${state.failure}` : ''}`).toJSON());
+  };
+  app.get('/ping', ping);
+  app.post('/ping', ping);
+
+  app.get('/health', (_req, res) => {
+    if (state.ready) res.status(200).json({ status: 'ok' });
+    else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.phase}`).toJSON());
+  });
+
+  app.get('/info', (_req, res) => {
+    res.json(buildInfo(deps));
+  });
+
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('content-type', registry.contentType);
+    res.send(await registry.metrics());
+  });
+
+  app.post('/rerank', async (req, res) => {
+    const ctx = createContext(state, req, res);
+    res.json(await teiRerank(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
+  });
+
+  app.post('/predict', async (req, res) => {
+    const ctx = createContext(state, req, res);
+    res.json(await teiPredict(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
+  });
+
+  app.post('/invocations', (req, res) => invocations(deps, req, res));
+
+  app.use((req, _res, next) => next(new AppError('NotFound', `no route for ${req.method} ${req.path}`)));
+  app.use(errorHandler(limit));
+  return app;
+}

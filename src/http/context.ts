@@ -1,0 +1,46 @@
+/**
+ * Everything a handler needs for one request: the ready reranker, an abort signal that fires when
+ * the client goes away or the deadline passes, and a place to put per-stage timings.
+ */
+import type { Request, Response } from 'express';
+import { AppError } from '../errors';
+import type { Reranker, StageTimings } from '../engine/reranker';
+import type { ServerState } from './state';
+
+export interface RequestContext {
+  readonly reranker: Reranker;
+  readonly signal: AbortSignal;
+  /** Adds a scoring call's timings to the response headers (summed when a request makes several). */
+  addTimings(t: StageTimings): void;
+}
+
+export function requireReranker(state: ServerState): Reranker {
+  if (state.phase === 'draining') throw new AppError('Unhealthy', 'the server is shutting down');
+  if (!state.ready || !state.reranker) throw new AppError('Unhealthy', `the model is not ready yet (phase: ${state.phase})`);
+  return state.reranker;
+}
+
+const TIMING_HEADERS: ReadonlyArray<[keyof StageTimings, string]> = [
+  ['tokenizationMs', 'x-tokenization-time'],
+  ['queueMs', 'x-queue-time'],
+  ['inferenceMs', 'x-inference-time'],
+  ['totalMs', 'x-total-time'],
+];
+
+export function createContext(state: ServerState, req: Request, res: Response): RequestContext {
+  const reranker = requireReranker(state);
+  const signal = res.locals.abortSignal as AbortSignal;
+  const sum: Record<keyof StageTimings, number> = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
+  void req;
+  return {
+    reranker,
+    signal,
+    addTimings(t) {
+      for (const [k, header] of TIMING_HEADERS) {
+        sum[k] += t[k];
+        if (!res.headersSent) res.setHeader(header, sum[k].toFixed(2));
+      }
+      res.locals.timings = { ...sum };
+    },
+  };
+}

@@ -1,0 +1,36 @@
+/** POST /rerank (TEI): {query, texts} -> [{index, score, text?}] sorted by score, best first. */
+import { AppError } from '../../errors';
+import type { RequestContext } from '../context';
+import { resolveOptions, type BodyOptions } from '../options';
+import { teiRerankRequest, validate } from '../schemas';
+import { scorePairs } from './scoring';
+
+export interface RankedItem {
+  readonly index: number;
+  readonly score: number;
+  readonly text?: string;
+}
+
+export function requireRerankerTask(ctx: RequestContext): void {
+  const spec = ctx.reranker.spec;
+  if (spec.task !== 'reranker') {
+    throw new AppError('Validation', `this model is a classifier with ${spec.numLabels} labels (${spec.labels.join(', ')}); rerank needs a one-logit reranker: use /predict`);
+  }
+}
+
+export async function teiRerank(ctx: RequestContext, body: unknown, attributes: BodyOptions): Promise<RankedItem[]> {
+  const req = validate(teiRerankRequest, body, 'rerank request');
+  if (req.texts.length === 0) throw new AppError('Empty', '`texts` is empty: send at least one text to rerank');
+  requireRerankerTask(ctx);
+  const opts = resolveOptions(req, attributes);
+  const { scores } = await scorePairs(ctx, req.texts.map((t) => [req.query, t] as const), opts);
+  const ranked = rank(scores, opts.topN).map(({ index, score }) => (opts.returnText ? { index, score, text: req.texts[index]! } : { index, score }));
+  return ranked;
+}
+
+/** Indices sorted by score (best first, ties by index), cut to topN. */
+export function rank(scores: Float64Array, topN: number | undefined): Array<{ index: number; score: number }> {
+  const items = Array.from(scores, (score, index) => ({ index, score }));
+  items.sort((a, b) => b.score - a.score || a.index - b.index);
+  return topN !== undefined ? items.slice(0, topN) : items;
+}

@@ -1,0 +1,39 @@
+/** GET /info: what is being served, how it was decided, on what device, under which limits. */
+import type { AppDeps } from './app';
+
+export function buildInfo({ config, state, version }: AppDeps): Record<string, unknown> {
+  const spec = state.spec;
+  const engine = state.reranker?.engineInfo;
+  return {
+    version,
+    phase: state.phase,
+    ...(state.failure ? { failure: state.failure } : {}),
+    model: state.model
+      ? {
+          id: spec?.nameHint ?? state.model.dir,
+          dir: state.model.dir,
+          source: state.model.source,
+          source_reason: state.model.reason,
+          ...(state.model.uri ? { uri: state.model.uri } : {}),
+          demo: state.model.demo,
+          ...(state.model.demo ? { note: 'embedded demo model (lexical overlap); set MODEL_DIR or MODEL_URI to serve a real reranker' } : {}),
+        }
+      : null,
+    spec: spec ?? null,
+    device: engine
+      ? { requested: config.device, provider: engine.provider, ...(engine.fallbackReason ? { fallback_reason: engine.fallbackReason } : {}), inference_workers: engine.workers, intra_op_threads: config.intraOpThreads }
+      : { requested: config.device },
+    limits: {
+      max_input_length: spec?.maxInputLength ?? null,
+      max_batch_tokens: config.maxBatchTokens,
+      max_batch_requests: config.maxBatchRequests,
+      max_concurrent_requests: config.maxConcurrentRequests,
+      max_client_batch_size: config.maxClientBatchSize,
+      max_payload_mb: config.maxPayloadMb,
+      request_timeout_s: config.requestTimeoutMs / 1000,
+    },
+    batch: { enabled: config.batchMode, strategy: config.batchStrategy, strict: config.batchStrict },
+    warmup_ms: state.warmupMs ?? null,
+    uptime_s: Math.round((Date.now() - state.startedAt) / 1000),
+  };
+}

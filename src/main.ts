@@ -1,0 +1,102 @@
+/**
+ * Start-up in the order SageMaker needs: bind the port at once (/ping says 503), resolve the model
+ * (local folder, /opt/ml/model, or S3), decide the spec, start the engine, warm it up, and only
+ * then let /ping say 200. Any failure ends the process with one clear line. SIGTERM drains.
+ */
+import type { Server } from 'node:http';
+import { resolveModel } from './artifacts/resolveModel';
+import type { Config } from './config';
+import { createReranker, warmUp } from './engine/createReranker';
+import { messageOf } from './errors';
+import { createApp } from './http/app';
+import { ServerState } from './http/state';
+import { logger } from './log';
+import { buildSpec } from './spec/buildSpec';
+import { readModelFiles } from './spec/readModelFiles';
+import { VERSION } from './version';
+
+const log = logger('main');
+
+export interface Running {
+  readonly server: Server;
+  readonly state: ServerState;
+  /** Resolves when the model is ready; rejects with the start-up failure. */
+  readonly ready: Promise<void>;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), releases the engine. */
+  stop(): Promise<void>;
+}
+
+export async function start(config: Config): Promise<Running> {
+  const state = new ServerState();
+  const app = createApp({ config, state, version: VERSION });
+  const server = app.listen(config.port, config.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  // Longer than the platform proxy's idle timeout, so the proxy, not us, closes idle connections.
+  server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.headersTimeout = config.keepAliveTimeoutMs + 5000;
+  server.requestTimeout = 0;
+  const addr = server.address();
+  log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
+
+  const ready = load(config, state);
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> => (stopping ??= drain(config, state, server));
+  return { server, state, ready, stop };
+}
+
+async function load(config: Config, state: ServerState): Promise<void> {
+  try {
+    state.phase = 'resolving';
+    const resolved = await resolveModel(config);
+    const demo = resolved.source === 'demo';
+    state.model = { ...resolved, demo };
+    log.info(`model source: ${resolved.source} (${resolved.reason})`, { dir: resolved.dir, ...(resolved.uri ? { uri: resolved.uri } : {}) });
+
+    state.phase = 'loading';
+    const files = await readModelFiles(resolved.dir, config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : {});
+    const result = buildSpec(files, {
+      ...(config.taskOverride ? { task: config.taskOverride } : {}),
+      ...(config.maxInputLengthOverride !== undefined ? { maxInputLength: config.maxInputLengthOverride } : {}),
+      ...(config.activationOverride ? { activation: config.activationOverride } : {}),
+    });
+    if (!result.ok) throw new Error(`cannot serve the model in ${resolved.dir}: ${result.reason}`);
+    const spec = result.spec;
+    state.spec = spec;
+    for (const w of spec.warnings) log.warn(`spec: ${w}`);
+    log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile });
+
+    const reranker = await createReranker(config, spec, resolved.dir);
+    state.reranker = reranker;
+    if (state.phase !== 'loading') return; // stopped meanwhile
+    state.phase = 'warming';
+    state.warmupMs = await warmUp(reranker);
+    if ((state.phase as string) === 'draining') return;
+    state.phase = 'ready';
+    state.readyAt = Date.now();
+    log.info('ready', { warmupMs: Math.round(state.warmupMs), startupMs: state.readyAt - state.startedAt });
+  } catch (e) {
+    state.phase = 'failed';
+    state.failure = messageOf(e);
+    throw e;
+  }
+}
+
+/**
+ * The listener stays open while draining so that /ping and new requests get a quick 503 (not a
+ * refused connection) while in-flight requests finish; then everything closes.
+ */
+async function drain(config: Config, state: ServerState, server: Server): Promise<void> {
+  state.phase = 'draining';
+  log.info('draining: new requests get 503; waiting for in-flight requests', { inFlight: state.inFlight });
+  const deadline = Date.now() + config.shutdownTimeoutMs;
+  while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  if (state.inFlight > 0) log.warn('shutdown timeout reached with requests still running', { inFlight: state.inFlight });
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeAllConnections();
+  await closed;
+  await state.reranker?.close();
+  log.info('stopped');
+}

@@ -1,0 +1,81 @@
+/**
+ * Files in, frozen ModelSpec out: pure, so every real config is a fast unit test and the spec is
+ * decided (and shown by `reranker inspect`) before any engine starts. Each decide* step records
+ * which file and field decided its value; a refusal is a result, not an exception, so inspect can
+ * print it and the server can stop with one clear line.
+ */
+import { AppError } from '../errors';
+import { decideActivation } from './decideActivation';
+import { decideFamily } from './decideFamily';
+import { decideInputs } from './decideInputs';
+import { decideMaxLength } from './decideMaxLength';
+import { decideTask } from './decideTask';
+import { decideTokens } from './decideTokens';
+import { Notes } from './notes';
+import type { ModelFiles, ModelSpec, SpecOverrides, SpecResult } from './types';
+
+export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): SpecResult {
+  checkOverrides(overrides);
+  const notes = new Notes();
+  const refuse = (reason: string): SpecResult =>
+    deepFreeze({ ok: false as const, reason, evidence: notes.evidence, warnings: notes.warnings });
+
+  const task = decideTask(files, overrides, notes);
+  if (!task.ok) return refuse(task.reason);
+  const family = decideFamily(files, notes);
+  const tokens = decideTokens(files, notes);
+  let inputs;
+  if (files.graph) {
+    const decided = decideInputs(files.graph, files.onnxFile, notes);
+    if (!decided.ok) return refuse(decided.reason);
+    inputs = decided.inputs;
+    notes.decide('outputName', task.outputName, `onnx:${files.onnxFile ?? 'model.onnx'} outputs.${task.outputName ?? '?'} (logits preferred, else the first output)`);
+  }
+  const maxInputLength = decideMaxLength(files, family, tokens.padTokenId, overrides.maxInputLength, notes);
+  const activation = decideActivation(files, task.numLabels, overrides.activation, notes);
+  const architecture = task.head.architecture;
+  if (architecture !== undefined) notes.decide('architecture', architecture, 'config.json:architectures');
+  if (!files.graph) notes.warn('no ONNX graph found: the spec comes from the config files only, and the model cannot be served until a .onnx file is present');
+
+  const spec: ModelSpec = {
+    task: task.task,
+    family: family.family,
+    ...(architecture !== undefined ? { architecture } : {}),
+    numLabels: task.numLabels,
+    labels: task.labels,
+    activation,
+    maxInputLength,
+    positionEmbedding: family.positionEmbedding,
+    ...(inputs ? { inputs } : {}),
+    ...(files.graph && task.outputName !== undefined ? { outputName: task.outputName } : {}),
+    padTokenId: tokens.padTokenId,
+    paddingSide: tokens.paddingSide,
+    truncationSide: tokens.truncationSide,
+    ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
+    ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
+    evidence: notes.evidence,
+    warnings: notes.warnings,
+  };
+  return deepFreeze({ ok: true as const, spec });
+}
+
+/** Overrides arrive validated from config.ts; this guards other callers (tests, inspect flags). */
+function checkOverrides(o: SpecOverrides): void {
+  if (o.maxInputLength !== undefined && !(Number.isInteger(o.maxInputLength) && o.maxInputLength >= 2)) {
+    throw new AppError('Config', `invalid MAX_INPUT_LENGTH=${o.maxInputLength}: expected an integer >= 2`);
+  }
+  if (o.task !== undefined && o.task !== 'reranker' && o.task !== 'classifier') {
+    throw new AppError('Config', `invalid MODEL_TASK=${String(o.task)}: expected reranker or classifier`);
+  }
+  if (o.activation !== undefined && !['sigmoid', 'softmax', 'identity', 'tanh'].includes(o.activation)) {
+    throw new AppError('Config', `invalid ACTIVATION=${String(o.activation)}: expected sigmoid, softmax, identity or tanh`);
+  }
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

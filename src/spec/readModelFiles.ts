@@ -1,0 +1,133 @@
+/**
+ * The only IO of spec/: reads a model folder into ModelFiles (parsed, not interpreted), so that
+ * buildSpec stays a pure function every real config can be unit-tested against.
+ *
+ * Layouts accepted: everything at the root (optimum, sentence-transformers), or the graph under
+ * onnx/ (transformers.js: onnx/model.onnx, onnx/model_quantized.onnx, ...). JSON files are looked
+ * up at the root first, then next to the chosen .onnx (some exports ship a self-contained onnx/).
+ */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { AppError, messageOf } from '../errors';
+import { isRecord } from './jsonFields';
+import { readOnnxGraph } from './onnxGraph';
+import type { ModelFiles, OnnxGraphInfo } from './types';
+
+export interface ReadModelFilesOptions {
+  /** Relative path of the .onnx to use (MODEL_ONNX_FILE), e.g. 'onnx/model_quantized.onnx'. */
+  readonly onnxFile?: string;
+}
+
+/** ModelFiles keys and the file each one comes from. */
+const JSON_FILES = {
+  config: 'config.json',
+  tokenizerJson: 'tokenizer.json',
+  tokenizerConfig: 'tokenizer_config.json',
+  specialTokensMap: 'special_tokens_map.json',
+  sentenceTransformersConfig: 'config_sentence_transformers.json',
+  sentenceBertConfig: 'sentence_bert_config.json',
+} as const;
+
+export async function readModelFiles(dir: string, options: ReadModelFilesOptions = {}): Promise<ModelFiles> {
+  const listing = await listFolder(dir);
+  const onnxFile = options.onnxFile !== undefined ? await checkChosenOnnx(dir, options.onnxFile, listing) : pickOnnx(dir, listing);
+  const onnxDir = onnxFile !== undefined ? path.posix.dirname(onnxFile) : '.';
+  const has = new Set(listing);
+  const locate = (name: string): string | undefined => {
+    if (has.has(name)) return name;
+    const beside = onnxDir === '.' ? name : `${onnxDir}/${name}`;
+    return has.has(beside) ? beside : undefined;
+  };
+
+  const out: { -readonly [K in keyof ModelFiles]: ModelFiles[K] } = { dir, listing };
+  for (const [key, name] of Object.entries(JSON_FILES) as Array<[keyof typeof JSON_FILES, string]>) {
+    const rel = locate(name);
+    if (rel === undefined) continue;
+    const value = await readJson(dir, rel);
+    if (!isRecord(value)) throw new AppError('Model', `${rel} in ${dir} must hold a JSON object`);
+    out[key] = value;
+  }
+  const modulesRel = locate('modules.json');
+  if (modulesRel !== undefined) {
+    const value = await readJson(dir, modulesRel);
+    if (!Array.isArray(value)) throw new AppError('Model', `${modulesRel} in ${dir} must hold a JSON array`);
+    out.modules = value;
+  }
+  if (onnxFile !== undefined) {
+    out.onnxFile = onnxFile;
+    out.graph = readGraph(dir, onnxFile);
+  }
+  return out;
+}
+
+/**
+ * Names at the top level and under onnx/ (as 'onnx/<name>'); folders end with '/', so a
+ * sentence-transformers `1_Pooling/` shows up even when modules.json is missing.
+ */
+async function listFolder(dir: string): Promise<string[]> {
+  let top;
+  try {
+    top = await fsp.readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    throw new AppError('Model', `model folder ${dir} cannot be read: ${messageOf(e)}`, { cause: e });
+  }
+  const names: string[] = [];
+  for (const e of top) {
+    names.push(e.isDirectory() ? `${e.name}/` : e.name);
+    if (e.isDirectory() && e.name === 'onnx') {
+      for (const sub of await fsp.readdir(path.join(dir, 'onnx'), { withFileTypes: true })) {
+        names.push(sub.isDirectory() ? `onnx/${sub.name}/` : `onnx/${sub.name}`);
+      }
+    }
+  }
+  return names.sort();
+}
+
+/** MODEL_ONNX_FILE may point anywhere inside the folder (not only the listed levels). */
+async function checkChosenOnnx(dir: string, chosen: string, listing: readonly string[]): Promise<string> {
+  const rel = path.posix.normalize(chosen.split(path.sep).join('/')).replace(/^\.\//, '');
+  if (path.posix.isAbsolute(rel) || rel === '..' || rel.startsWith('../')) {
+    throw new AppError('Config', `MODEL_ONNX_FILE=${chosen} must be a path inside the model folder`);
+  }
+  const isFile = await fsp.stat(path.join(dir, rel)).then((st) => st.isFile(), () => false);
+  if (!isFile) {
+    const found = onnxCandidates(listing);
+    throw new AppError(
+      'Model',
+      `MODEL_ONNX_FILE=${chosen} not found in ${dir}; .onnx files there: ${found.length ? found.join(', ') : 'none'}`,
+    );
+  }
+  return rel;
+}
+
+function onnxCandidates(listing: readonly string[]): string[] {
+  return listing.filter((n) => n.endsWith('.onnx') && (!n.includes('/') || /^onnx\/[^/]+$/.test(n)));
+}
+
+/** model.onnx, else onnx/model.onnx, else the only .onnx at the root or in onnx/. */
+function pickOnnx(dir: string, listing: readonly string[]): string | undefined {
+  for (const preferred of ['model.onnx', 'onnx/model.onnx']) if (listing.includes(preferred)) return preferred;
+  const candidates = onnxCandidates(listing);
+  if (candidates.length <= 1) return candidates[0];
+  throw new AppError(
+    'Model',
+    `several .onnx files in ${dir} and none is model.onnx: ${candidates.join(', ')}; set MODEL_ONNX_FILE to pick one`,
+  );
+}
+
+async function readJson(dir: string, rel: string): Promise<unknown> {
+  const text = await fsp.readFile(path.join(dir, rel), 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new AppError('Model', `${rel} in ${dir} is not valid JSON: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+function readGraph(dir: string, rel: string): OnnxGraphInfo {
+  try {
+    return readOnnxGraph(path.join(dir, rel));
+  } catch (e) {
+    throw new AppError('Model', `${rel} in ${dir} is not a readable ONNX model: ${messageOf(e)}`, { cause: e });
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * The normalized description of a model: everything the tokenizer, the engine and the HTTP layer
+ * need to know, decided once before the engine starts, with the evidence for each decision.
+ */
+export type Task = 'reranker' | 'classifier';
+export type Activation = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
+
+/** One tensor the ONNX graph declares. dims: numbers for fixed sizes, strings for symbolic ones. */
+export interface GraphTensor {
+  readonly name: string;
+  /** ONNX element type name: 'int64', 'int32', 'float32', ... */
+  readonly type: string;
+  readonly dims: ReadonlyArray<number | string>;
+}
+
+/** What the ONNX protobuf itself says (read without starting a session). */
+export interface OnnxGraphInfo {
+  readonly inputs: readonly GraphTensor[];
+  readonly outputs: readonly GraphTensor[];
+  /** Rows of a position-embedding initializer when one is recognizable (e.g. 514 for RoBERTa). */
+  readonly positionTableRows?: number;
+  /** Name of the initializer positionTableRows was read from (evidence, family hints). */
+  readonly positionTableName?: string;
+  readonly producer?: string;
+  readonly opsetVersion?: number;
+}
+
+/** Raw files of a model folder, parsed but not interpreted (spec/ is pure: files in, spec out). */
+export interface ModelFiles {
+  readonly dir: string;
+  readonly config?: Record<string, unknown>;
+  readonly tokenizerJson?: Record<string, unknown>;
+  readonly tokenizerConfig?: Record<string, unknown>;
+  readonly specialTokensMap?: Record<string, unknown>;
+  readonly sentenceTransformersConfig?: Record<string, unknown>;
+  readonly sentenceBertConfig?: Record<string, unknown>;
+  readonly modules?: unknown[];
+  /** Relative path of the chosen .onnx file, when one was found. */
+  readonly onnxFile?: string;
+  readonly graph?: OnnxGraphInfo;
+  /** Names of files present at the top level and under onnx/ ('onnx/x'; folders end with '/'), for messages and hints. */
+  readonly listing: readonly string[];
+}
+
+export interface SpecOverrides {
+  readonly task?: Task;
+  readonly maxInputLength?: number;
+  readonly activation?: Activation;
+}
+
+/** Which file and field decided a value. */
+export interface Evidence {
+  readonly field: string;
+  readonly value: unknown;
+  /** e.g. 'onnx:outputs.logits.dims', 'config.json:architectures', 'override:MODEL_TASK' */
+  readonly source: string;
+}
+
+export interface ModelInputs {
+  readonly inputIds: string;
+  readonly attentionMask?: string;
+  readonly tokenTypeIds?: string;
+  /** Element type the graph wants for the id inputs ('int64' for nearly every export). */
+  readonly idType: 'int64' | 'int32';
+}
+
+export interface ModelSpec {
+  readonly task: Task;
+  readonly family: string;
+  readonly architecture?: string;
+  readonly numLabels: number;
+  /** Label names by index; for a reranker a single entry. */
+  readonly labels: readonly string[];
+  readonly activation: Activation;
+  readonly maxInputLength: number;
+  readonly positionEmbedding: 'absolute' | 'alibi' | 'rotary' | 'relative' | 'unknown';
+  /** Undefined when only config files were inspected (no graph). */
+  readonly inputs?: ModelInputs;
+  readonly outputName?: string;
+  readonly padTokenId: number;
+  readonly paddingSide: 'right' | 'left';
+  readonly truncationSide: 'right' | 'left';
+  /** `_name_or_path` or similar: a hint, never a decision. */
+  readonly nameHint?: string;
+  readonly onnxFile?: string;
+  readonly evidence: readonly Evidence[];
+  readonly warnings: readonly string[];
+}
+
+export type SpecResult =
+  | { readonly ok: true; readonly spec: ModelSpec }
+  | { readonly ok: false; readonly reason: string; readonly evidence: readonly Evidence[]; readonly warnings: readonly string[] };

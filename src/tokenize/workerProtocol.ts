@@ -1,0 +1,41 @@
+/**
+ * Messages between the tokenizer pool and its workers. Errors cross the thread boundary as plain
+ * data (structured clone keeps neither the class nor its fields), and are rebuilt on the main
+ * thread so an AppError keeps its error_type and status: a 422 stays a 422.
+ */
+import { AppError, STATUS_BY_TYPE, type ErrorType } from '../errors';
+import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+
+export interface WorkerInit {
+  readonly modelDir: string;
+}
+
+export type ToWorker =
+  | { readonly type: 'pairs'; readonly id: number; readonly base: number; readonly pairs: readonly TextPair[]; readonly opts: EncodeOptions }
+  | { readonly type: 'chunks'; readonly id: number; readonly base: number; readonly pairs: ReadonlyArray<readonly [string, string]>; readonly opts: ChunkOptions };
+
+export interface WireError {
+  readonly message: string;
+  readonly errorType?: ErrorType;
+  readonly stack?: string;
+}
+
+export type FromWorker =
+  | { readonly type: 'ready'; readonly templateSource: string; readonly warning?: string }
+  | { readonly type: 'initError'; readonly error: WireError }
+  | { readonly type: 'pairs'; readonly id: number; readonly packed: PackedPairs }
+  | { readonly type: 'chunks'; readonly id: number; readonly packed: PackedChunks }
+  | { readonly type: 'error'; readonly id: number; readonly error: WireError };
+
+export function toWire(e: unknown): WireError {
+  if (e instanceof AppError) return { message: e.message, errorType: e.errorType, ...(e.stack ? { stack: e.stack } : {}) };
+  if (e instanceof Error) return { message: e.message, ...(e.stack ? { stack: e.stack } : {}) };
+  return { message: String(e) };
+}
+
+/** An AppError when the worker threw one; otherwise a plain Error (a bug, not a client mistake). */
+export function fromWire(w: WireError): Error {
+  const e = w.errorType !== undefined && w.errorType in STATUS_BY_TYPE ? new AppError(w.errorType, w.message) : new Error(`tokenizer worker: ${w.message}`);
+  if (w.stack) e.stack = `${e.name}: ${e.message}\n    (in tokenizer worker)\n${w.stack.split('\n').slice(1).join('\n')}`;
+  return e;
+}

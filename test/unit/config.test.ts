@@ -1,0 +1,51 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { loadConfig } from '../../src/config';
+
+test('defaults follow the SageMaker contract', () => {
+  const c = loadConfig({});
+  assert.equal(c.port, 8080);
+  assert.equal(c.maxPayloadBytes, 6 * 1024 * 1024);
+  assert.equal(c.sagemakerModelDir, '/opt/ml/model');
+  assert.ok(c.requestTimeoutMs < 60_000, 'answers before SageMaker cuts the connection at 60 s');
+  assert.ok(c.keepAliveTimeoutMs > 60_000);
+  assert.ok(c.maxClientBatchSize >= 1000);
+  assert.equal(c.maxBatchTokens, 16384);
+  assert.equal(c.device, 'auto');
+  assert.ok(Object.isFrozen(c) && Object.isFrozen(c.s3));
+});
+
+test('SAGEMAKER_BIND_TO_PORT wins over PORT', () => {
+  assert.equal(loadConfig({ PORT: '9000' }).port, 9000);
+  assert.equal(loadConfig({ PORT: '9000', SAGEMAKER_BIND_TO_PORT: '9100' }).port, 9100);
+});
+
+test('HF_MODEL_ID is a path or an s3 URI, never a Hub id', () => {
+  assert.equal(loadConfig({ HF_MODEL_ID: '/models/x' }).modelDir, '/models/x');
+  assert.equal(loadConfig({ HF_MODEL_ID: 's3://b/p/' }).modelUri, 's3://b/p/');
+  assert.throws(() => loadConfig({ HF_MODEL_ID: 'BAAI/bge-reranker-base' }), /HF_MODEL_ID.*Hugging Face Hub/);
+});
+
+test('batch transform variables: SAGEMAKER_BATCH is case-insensitive, payload 0 means unlimited', () => {
+  const c = loadConfig({ SAGEMAKER_BATCH: 'True', SAGEMAKER_MAX_PAYLOAD_IN_MB: '0', SAGEMAKER_BATCH_STRATEGY: 'MultiRecord', SAGEMAKER_MAX_CONCURRENT_TRANSFORMS: '4' });
+  assert.equal(c.batchMode, true);
+  assert.equal(c.maxPayloadBytes, 0);
+  assert.equal(c.batchStrategy, 'MULTI_RECORD');
+  assert.equal(c.maxConcurrentTransforms, 4);
+  assert.equal(loadConfig({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '20' }).maxPayloadBytes, 20 * 1024 * 1024);
+});
+
+test('bad values fail fast and name the variable', () => {
+  assert.throws(() => loadConfig({ PORT: 'eighty' }), /PORT="eighty": expected an integer/);
+  assert.throws(() => loadConfig({ DEVICE: 'tpu' }), /DEVICE="tpu": expected one of auto, cuda, cpu/);
+  assert.throws(() => loadConfig({ MAX_BATCH_TOKENS: '0' }), /MAX_BATCH_TOKENS/);
+  assert.throws(() => loadConfig({ MODEL_URI: 'https://example/x' }), /MODEL_URI/);
+  assert.throws(() => loadConfig({ BATCH_STRICT: 'maybe' }), /BATCH_STRICT/);
+});
+
+test('overrides for the spec are read here and nowhere else', () => {
+  const c = loadConfig({ MODEL_TASK: 'Classifier', MAX_INPUT_LENGTH: '256', ACTIVATION: 'identity' });
+  assert.equal(c.taskOverride, 'classifier');
+  assert.equal(c.maxInputLengthOverride, 256);
+  assert.equal(c.activationOverride, 'identity');
+});
