@@ -48,6 +48,15 @@ export function createApp(deps: AppDeps): express.Express {
     else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.phase}`).toJSON());
   });
 
+  // Batch transform asks this first; the answer tells SageMaker how to size and pace mini-batches.
+  app.get('/execution-parameters', (_req, res) => {
+    res.json({
+      MaxConcurrentTransforms: config.maxConcurrentTransforms,
+      BatchStrategy: config.batchStrategy,
+      MaxPayloadInMB: config.maxPayloadMb,
+    });
+  });
+
   app.get('/info', (_req, res) => {
     res.json(buildInfo(deps));
   });
