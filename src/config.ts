@@ -142,7 +142,10 @@ export function loadConfig(env: Env = process.env): Config {
 
   const device = oneOf(env, 'DEVICE', ['auto', 'cuda', 'cpu'] as const, 'auto');
   const maxInputLengthOverride = read(env, 'MAX_INPUT_LENGTH') === undefined ? undefined : int(env, 'MAX_INPUT_LENGTH', 512, 3, 1 << 20);
-  const requestTimeoutMs = seconds(env, 'REQUEST_TIMEOUT', 55, 0.1, 3600);
+  // Real-time endpoints cut an invocation at 60 s; batch transform's InvocationsTimeoutInSeconds
+  // defaults to 600 s, and large MultiRecord payloads need that room.
+  const batchMode = bool(env, 'SAGEMAKER_BATCH', false);
+  const requestTimeoutMs = seconds(env, 'REQUEST_TIMEOUT', batchMode ? 595 : 55, 0.1, 3600);
 
   const cfg: Config = {
     host: read(env, 'HOST') ?? '0.0.0.0',
@@ -174,7 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
     keepAliveTimeoutMs: seconds(env, 'KEEP_ALIVE_TIMEOUT', 75, 1, 3600),
     shutdownTimeoutMs: seconds(env, 'SHUTDOWN_TIMEOUT', 25, 0, 3600),
 
-    batchMode: bool(env, 'SAGEMAKER_BATCH', false),
+    batchMode,
     batchStrategy,
     maxConcurrentTransforms: int(env, 'SAGEMAKER_MAX_CONCURRENT_TRANSFORMS', 1, 1, 1024),
     batchStrict: bool(env, 'BATCH_STRICT', false),

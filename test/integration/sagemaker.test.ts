@@ -142,6 +142,34 @@ describe('BATCH_STRICT and shutdown', () => {
     }
   });
 
+  it('REQUEST_TIMEOUT answers a slow request with 504 Timeout and drops its queued pairs; the server stays healthy', async () => {
+    const dir = await ensureModel({ preset: 'minilm-l2' });
+    const s = await startServer({ env: { MODEL_DIR: dir, MAX_PAYLOAD_MB: '20', REQUEST_TIMEOUT: '0.5' } });
+    try {
+      const texts = Array.from({ length: 200 }, (_, i) => `document ${i} ` + 'lorem ipsum dolor sit amet consectetur '.repeat(40));
+      const t0 = Date.now();
+      const r = await postJson(`${s.url}/rerank`, { query: QUERY, texts });
+      assert.equal(r.status, 504, r.text.slice(0, 200));
+      assert.equal(r.json.error_type, 'Timeout');
+      assert.match(r.json.error, /REQUEST_TIMEOUT=0.5s/);
+      assert.ok(Date.now() - t0 < 5000, 'answered near the deadline, not after all the work');
+      assert.equal((await fetch(`${s.url}/ping`)).status, 200);
+      // Batches already inside the engine finish; the rest of the request's pairs were dropped,
+      // so a small request is served again once those few batches are done.
+      let ok = await postJson(`${s.url}/rerank`, { query: QUERY, texts: DOCS });
+      for (let i = 0; i < 20 && ok.status === 504; i++) {
+        await new Promise((x) => setTimeout(x, 500));
+        ok = await postJson(`${s.url}/rerank`, { query: QUERY, texts: DOCS });
+      }
+      assert.equal(ok.status, 200);
+      const metrics = await (await fetch(`${s.url}/metrics`)).text();
+      const pairsRun = Number(/reranker_batch_pairs_sum (\d+)/.exec(metrics)?.[1]);
+      assert.ok(pairsRun < texts.length, `only ${pairsRun} of ${texts.length} pairs of the timed-out request were run`);
+    } finally {
+      await s.stop();
+    }
+  });
+
   it('SIGTERM during a slow request: it finishes, /ping says 503 while draining, and the process exits 0', async () => {
     const dir = await ensureModel({ preset: 'minilm-l2' });
     const s = await startServer({ command: SERVE, env: { MODEL_DIR: dir, MAX_PAYLOAD_MB: '20' } });

@@ -33,6 +33,8 @@ test('batch transform variables: SAGEMAKER_BATCH is case-insensitive, payload 0 
   assert.equal(c.batchStrategy, 'MULTI_RECORD');
   assert.equal(c.maxConcurrentTransforms, 4);
   assert.equal(loadConfig({ SAGEMAKER_MAX_PAYLOAD_IN_MB: '20' }).maxPayloadBytes, 20 * 1024 * 1024);
+  assert.ok(c.requestTimeoutMs > 60_000 && c.requestTimeoutMs < 600_000, 'batch mode: under the default InvocationsTimeoutInSeconds of 600');
+  assert.equal(loadConfig({ SAGEMAKER_BATCH: 'true', REQUEST_TIMEOUT: '30' }).requestTimeoutMs, 30_000);
 });
 
 test('bad values fail fast and name the variable', () => {
