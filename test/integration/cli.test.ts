@@ -1,0 +1,43 @@
+/** `reranker inspect` as users run it: the compiled CLI on every fixture folder. */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { test } from 'node:test';
+import { CLI, FIXTURES } from '../helpers/paths';
+
+const EXPECT: Array<[string, { task: string; family: string; maxInputLength: number; activation: string } | RegExp]> = [
+  ['hf-configs/BAAI__bge-reranker-large', { task: 'reranker', family: 'xlm-roberta', maxInputLength: 512, activation: 'sigmoid' }],
+  ['hf-configs/BAAI__bge-reranker-large/onnx_pr10', { task: 'reranker', family: 'xlm-roberta', maxInputLength: 512, activation: 'sigmoid' }],
+  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2', { task: 'reranker', family: 'bert', maxInputLength: 512, activation: 'identity' }],
+  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/st5-activation_fn', { task: 'reranker', family: 'bert', maxInputLength: 512, activation: 'identity' }],
+  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/transformers5', { task: 'reranker', family: 'bert', maxInputLength: 512, activation: 'identity' }],
+  ['hf-configs/Qwen__Qwen3-Reranker-0.6B', /causal LM/],
+  ['hf-configs/dslim__bert-base-NER-uncased', /token classifier/],
+  ['hf-configs/jinaai__jina-embeddings-v2-base-en', /embedding model/],
+  ['onnx/opensearch__TinyXLMRoberta-CE-onnx', { task: 'reranker', family: 'roberta', maxInputLength: 62, activation: 'sigmoid' }],
+  ['onnx/optimum__tiny-distilbert-classification', { task: 'classifier', family: 'distilbert', maxInputLength: 512, activation: 'softmax' }],
+];
+
+for (const [dir, expected] of EXPECT) {
+  test(`reranker inspect ${dir}`, () => {
+    const r = spawnSync(process.execPath, [CLI, 'inspect', path.join(FIXTURES, dir)], { encoding: 'utf8' });
+    if (expected instanceof RegExp) {
+      assert.notEqual(r.status, 0);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, 'a one-line refusal');
+      assert.match(lines[0]!, expected);
+      return;
+    }
+    assert.equal(r.status, 0, r.stderr);
+    const spec = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const [k, v] of Object.entries(expected)) assert.equal(spec[k], v, k);
+    assert.ok(Array.isArray(spec.evidence) && spec.evidence.length > 3);
+  });
+}
+
+test('reranker with no folder or an unknown command exits 2 with usage', () => {
+  assert.equal(spawnSync(process.execPath, [CLI, 'inspect'], { encoding: 'utf8' }).status, 2);
+  const r = spawnSync(process.execPath, [CLI, 'frobnicate'], { encoding: 'utf8' });
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /usage:/);
+});
