@@ -138,3 +138,25 @@ describe('readiness', () => {
     assert.match(line!, /nonexistent/);
   });
 });
+
+describe('device selection (no GPU here)', () => {
+  it('DEVICE=cuda refuses to start without CUDA, with one clear line', async () => {
+    const s = await startServer({ env: { DEMO_MODEL_DIR: await ensureModel({ preset: 'demo' }), DEVICE: 'cuda' }, waitReady: false });
+    assert.equal(await s.exited, 1);
+    const line = s.logs.find((l) => l.includes('start-up failed'));
+    assert.match(line ?? s.logs.join('\n'), /DEVICE=cuda but the CUDA/);
+  });
+
+  it('DEVICE=auto falls back to CPU with one log line and /info says why', async () => {
+    const s = await startServer({ env: { DEMO_MODEL_DIR: await ensureModel({ preset: 'demo' }), DEVICE: 'auto' } });
+    try {
+      const info = (await (await fetch(`${s.url}/info`)).json()) as { device: { requested: string; provider: string; fallback_reason?: string } };
+      assert.equal(info.device.requested, 'auto');
+      assert.equal(info.device.provider, 'cpu');
+      assert.match(info.device.fallback_reason ?? '', /CUDA/);
+      assert.equal(s.logs.filter((l) => l.includes('running on CPU')).length, 1);
+    } finally {
+      await s.stop();
+    }
+  });
+});
