@@ -44,6 +44,8 @@ export interface DownloadResult {
   /** Bytes fetched from S3 by this call (0 when cached). */
   readonly bytes: number;
   readonly seconds: number;
+  /** Seconds until the last byte was on disk; the rest of `seconds` is verification and bookkeeping. */
+  readonly transferSeconds: number;
   readonly verified: Readonly<Record<string, string>>;
 }
 
@@ -79,7 +81,7 @@ export async function downloadModel(config: Config, uri: string, opts: DownloadO
     if (isNetworkError((e as { cause?: unknown }).cause ?? e) && (await cacheOk())) {
       log.warn(`S3 is unreachable (${(e as Error).message}); using the cached copy of ${uri} from ${manifest?.completedAt ?? '?'}`);
       opts.onPhase?.('cached');
-      return { dir: paths.model, cached: true, bytes: 0, seconds: 0, verified: manifest?.verified ?? {} };
+      return { dir: paths.model, cached: true, bytes: 0, seconds: 0, transferSeconds: 0, verified: manifest?.verified ?? {} };
     }
     throw e;
   }
@@ -87,7 +89,7 @@ export async function downloadModel(config: Config, uri: string, opts: DownloadO
   if (manifest && sameObjects(objects, manifest.objects) && (await cacheOk())) {
     log.info(`using the cached copy of ${uri} (${objects.length} objects unchanged since ${manifest.completedAt})`, { dir: paths.model });
     opts.onPhase?.('cached');
-    return { dir: paths.model, cached: true, bytes: 0, seconds: 0, verified: manifest.verified };
+    return { dir: paths.model, cached: true, bytes: 0, seconds: 0, transferSeconds: 0, verified: manifest.verified };
   }
 
   opts.onPhase?.('downloading');
@@ -168,7 +170,7 @@ export async function downloadModel(config: Config, uri: string, opts: DownloadO
   await fsp.rename(source, paths.model);
   await writeManifest(paths.manifest, { version: 1, uri, kind: loc.kind, objects, files: await listFiles(paths.model), completedAt: new Date().toISOString(), verified });
   await Promise.all([old, paths.partial, paths.extract].map((p) => fsp.rm(p, { recursive: true, force: true })));
-  return { dir: paths.model, cached: false, bytes: progress.fetchedBytes, seconds, verified };
+  return { dir: paths.model, cached: false, bytes: progress.fetchedBytes, seconds, transferSeconds: progress.transferSeconds, verified };
 }
 
 async function listPrefix(client: S3Client, loc: S3Location, uri: string, endpoint: string): Promise<ListedObject[]> {

@@ -185,10 +185,10 @@ async function fetchRanges(ctx: ObjectContext, task: ObjectTask, prog: ObjectPro
       try {
         await fetchRange(ctx, task, prog, fd, i, rangeLen(i), advance);
         advance(true);
+        ctx.state.saveSoon();
       } catch (e) {
         failure ??= e;
-      } finally {
-        await ctx.state.set(task.key, prog);
+        await ctx.state.save();
       }
     }
   };

@@ -26,6 +26,7 @@ interface Job {
 }
 
 const CHUNK = 4 * 1024 * 1024;
+
 const jobs = new Map<number, Job>();
 const port = parentPort;
 

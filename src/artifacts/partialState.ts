@@ -22,8 +22,12 @@ interface StateFile {
   objects: Record<string, ObjectProgress>;
 }
 
+/** Progress of a running download is saved at most this often; failures save at once. */
+const SAVE_INTERVAL_MS = 1000;
+
 export class PartialState {
   private writing: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
 
   private constructor(
     private readonly file: string,
@@ -60,8 +64,22 @@ export class PartialState {
     return this.save();
   }
 
+  /** Saves within a second; a crash loses at most that much progress, which is then fetched again. */
+  saveSoon(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.save().catch(() => undefined);
+    }, SAVE_INTERVAL_MS);
+    this.timer.unref();
+  }
+
   /** Serialized: each save writes the latest snapshot after the previous one lands. */
   save(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     const run = async (): Promise<void> => {
       const tmp = `${this.file}.tmp`;
       await fsp.writeFile(tmp, JSON.stringify(this.data));

@@ -16,6 +16,7 @@ export class Progress {
   private done = 0;
   private fetched = 0;
   private readonly started = Date.now();
+  private lastWriteAt = Date.now();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -38,6 +39,7 @@ export class Progress {
 
   /** Bytes written from the network just now. */
   add(n: number): void {
+    this.lastWriteAt = Date.now();
     this.done += n;
     this.fetched += n;
     downloadBytes.inc(n);
@@ -50,6 +52,11 @@ export class Progress {
 
   get fetchedBytes(): number {
     return this.fetched;
+  }
+
+  /** Seconds from the start to the last byte written (verification may end later). */
+  get transferSeconds(): number {
+    return (this.lastWriteAt - this.started) / 1000;
   }
 
   stop(): { seconds: number; mbPerSec: number } {

@@ -10,7 +10,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 // s3rver ships no types.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const S3rver = require('s3rver') as new (opts: Record<string, unknown>) => S3rverInstance;
 
 interface S3rverInstance {
@@ -108,9 +107,22 @@ export async function startS3rver(opts: { buckets?: string[]; port?: number } = 
   };
 }
 
+const tempDirs: string[] = [];
+
+/** A temp folder removed by removeTempDirs() (call it from after()). */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const d of tempDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+
 // Model folders for the S3 tests: real bytes, fake content (only presence matters).
 export function makeFakeModel(opts: { onnxBytes?: number; extra?: Record<string, number> } = {}): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-model-'));
+  const dir = tempDir('fake-model-');
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ architectures: ['BertForSequenceClassification'], num_labels: 1 }));
   fs.writeFileSync(path.join(dir, 'tokenizer.json'), JSON.stringify({ model: { type: 'WordPiece' }, rand: crypto.randomBytes(8).toString('hex') }));
   fs.mkdirSync(path.join(dir, 'onnx'));

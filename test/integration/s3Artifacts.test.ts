@@ -14,10 +14,10 @@ import { resolveModel } from '../../src/artifacts/resolveModel';
 import { uploadModel } from '../../src/artifacts/upload';
 import { loadConfig, type Config } from '../../src/config';
 import { configureLog } from '../../src/log';
-import { makeFakeModel, s3rverClient, sha256Tree, startS3rver, type S3rverHandle } from '../helpers/s3rver';
+import { makeFakeModel, s3rverClient, sha256Tree, removeTempDirs, startS3rver, tempDir, type S3rverHandle } from '../helpers/s3rver';
 
 let s3: S3rverHandle;
-const tmp = (p: string): string => fs.mkdtempSync(path.join(os.tmpdir(), p));
+const tmp = tempDir;
 
 before(async () => {
   configureLog('error');
@@ -25,6 +25,7 @@ before(async () => {
 });
 after(async () => {
   await s3.dispose();
+  removeTempDirs();
 });
 
 function config(uri: string | undefined, env: Record<string, string> = {}): Config {

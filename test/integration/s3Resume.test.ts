@@ -6,7 +6,6 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
@@ -14,13 +13,13 @@ import { downloadModel } from '../../src/artifacts/downloadModel';
 import { resolveModel } from '../../src/artifacts/resolveModel';
 import { loadConfig, type Config } from '../../src/config';
 import { configureLog } from '../../src/log';
-import { sha256Tree, startS3rver, type S3rverHandle } from '../helpers/s3rver';
+import { sha256Tree, removeTempDirs, startS3rver, tempDir, type S3rverHandle } from '../helpers/s3rver';
 
 const MB = 1024 * 1024;
 const BIG = 60 * MB;
 let s3: S3rverHandle;
 let bigSha = '';
-const tmp = (p: string): string => fs.mkdtempSync(path.join(os.tmpdir(), p));
+const tmp = tempDir;
 
 before(async () => {
   configureLog('error');
@@ -33,6 +32,7 @@ before(async () => {
 });
 after(async () => {
   await s3.dispose();
+  removeTempDirs();
 });
 
 function config(uri: string, env: Record<string, string> = {}): Config {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import zlib from 'node:zlib';
 import * as tar from 'tar-stream';
 import { extractTar } from '../../src/artifacts/extractTar';
@@ -34,10 +34,20 @@ async function makeTar(entries: Entry[]): Promise<Buffer> {
 
 const LIMITS = { maxBytes: 1 << 20, maxEntries: 100 };
 
+const made: string[] = [];
+function mkTemp(prefix: string): string {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(d);
+  return d;
+}
+after(() => {
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+});
+
 /** sandbox/ holds only the target; the archive lives elsewhere, so sandbox must end empty on refusal. */
 function setup(archive: Buffer, gzip = false): { sandbox: string; target: string; archive: string } {
-  const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'xsafe-'));
-  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'xarch-'));
+  const sandbox = mkTemp('xsafe-');
+  const store = mkTemp('xarch-');
   const file = path.join(store, gzip ? 'model.tar.gz' : 'model.tar');
   fs.writeFileSync(file, gzip ? zlib.gzipSync(archive) : archive);
   return { sandbox, target: path.join(sandbox, 'out'), archive: file };
@@ -155,8 +165,8 @@ test('corrupt gzip, truncated gzip and truncated tar give clear errors', async (
     [Buffer.from('this is not an archive at all, just text'.repeat(20)), /truncated or not a tar archive/],
   ];
   for (const [buf, pattern] of cases) {
-    const sandbox = fs.mkdtempSync(path.join(os.tmpdir(), 'xsafe-'));
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'xarch-')), 'model.tar.gz');
+    const sandbox = mkTemp('xsafe-');
+    const file = path.join(mkTemp('xarch-'), 'model.tar.gz');
     fs.writeFileSync(file, buf);
     await assert.rejects(extractTar(file, path.join(sandbox, 'out'), LIMITS), pattern);
     assert.deepEqual(allFiles(sandbox), []);
