@@ -34,7 +34,8 @@ export interface Config {
   readonly intraOpThreads: number;
   readonly tokenizerWorkers: number;
 
-  readonly maxBatchTokens: number;
+  /** Padded tokens per batch; undefined: chosen per device when the engine starts (engine/createReranker.ts). */
+  readonly maxBatchTokens: number | undefined;
   readonly maxBatchRequests: number;
   readonly maxConcurrentRequests: number;
   readonly maxClientBatchSize: number;
@@ -141,6 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
   if (batchStrategy === undefined) fail('SAGEMAKER_BATCH_STRATEGY', 'MULTI_RECORD or SINGLE_RECORD', batchStrategyRaw ?? '');
 
   const device = oneOf(env, 'DEVICE', ['auto', 'cuda', 'cpu'] as const, 'auto');
+  const engine = engineThreads(env, device, cores);
   const maxInputLengthOverride = read(env, 'MAX_INPUT_LENGTH') === undefined ? undefined : int(env, 'MAX_INPUT_LENGTH', 512, 3, 1 << 20);
   // Real-time endpoints cut an invocation at 60 s; batch transform's InvocationsTimeoutInSeconds
   // defaults to 600 s, and large MultiRecord payloads need that room.
@@ -162,11 +164,11 @@ export function loadConfig(env: Env = process.env): Config {
 
     device,
     cudaDeviceId: int(env, 'CUDA_DEVICE_ID', 0, 0, 64),
-    inferenceWorkers: int(env, 'INFERENCE_WORKERS', 1, 1, 64),
-    intraOpThreads: int(env, 'INTRA_OP_THREADS', cores, 1, 1024),
+    inferenceWorkers: engine.workers,
+    intraOpThreads: engine.threads,
     tokenizerWorkers: int(env, 'TOKENIZER_WORKERS', Math.max(1, Math.min(2, cores - 1)), 1, 64),
 
-    maxBatchTokens: int(env, 'MAX_BATCH_TOKENS', 16384, 16, 1 << 24),
+    maxBatchTokens: read(env, 'MAX_BATCH_TOKENS') === undefined ? undefined : int(env, 'MAX_BATCH_TOKENS', 16384, 16, 1 << 24),
     maxBatchRequests: int(env, 'MAX_BATCH_REQUESTS', 64, 1, 1 << 20),
     maxConcurrentRequests: int(env, 'MAX_CONCURRENT_REQUESTS', 8192, 1, 1 << 24),
     maxClientBatchSize: int(env, 'MAX_CLIENT_BATCH_SIZE', 4096, 1, 1 << 24),
@@ -201,6 +203,21 @@ export function loadConfig(env: Env = process.env): Config {
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'text'] as const, 'json'),
   };
   return deepFreeze(cfg);
+}
+
+/**
+ * Sessions and threads per session. DEVICE=cpu: two sessions sharing the cores (2 x 1 on 2 cores):
+ * the threads of one ONNX Runtime run wait for each other at every operator, so a thread preempted
+ * by tokenization or HTTP stalls its siblings, while two sessions run on without waiting for each
+ * other: +15 % pairs/s with MiniLM-L6 on 2 cores (docs/BENCHMARKS.md). Setting one of the two
+ * derives the other from the cores. GPU or auto: one session owns the device, threads = cores.
+ */
+function engineThreads(env: Env, device: Device, cores: number): { workers: number; threads: number } {
+  if (device !== 'cpu') return { workers: int(env, 'INFERENCE_WORKERS', 1, 1, 64), threads: int(env, 'INTRA_OP_THREADS', cores, 1, 1024) };
+  const threadsSet = read(env, 'INTRA_OP_THREADS') !== undefined;
+  const defaultWorkers = threadsSet ? Math.max(1, Math.floor(cores / int(env, 'INTRA_OP_THREADS', 1, 1, 1024))) : Math.min(2, cores);
+  const workers = int(env, 'INFERENCE_WORKERS', defaultWorkers, 1, 64);
+  return { workers, threads: int(env, 'INTRA_OP_THREADS', Math.max(1, Math.floor(cores / workers)), 1, 1024) };
 }
 
 function looksLikePath(v: string): boolean {

@@ -17,6 +17,8 @@ export interface Candidate {
 export interface BatchLimits {
   readonly maxBatchTokens: number;
   readonly maxBatchRequests: number;
+  /** Pairs per batch at most; unset: no cap (the scheduler sets it to spread work over idle workers). */
+  readonly maxBatchPairs?: number;
 }
 
 /** Returns indices into `items` (at least one when items is non-empty), in ascending length order. */
@@ -38,6 +40,7 @@ export function pickBatch(items: readonly Candidate[], limits: BatchLimits): num
     const item = items[idx]!;
     const count = hi - lo + 2;
     if (newMax * count > limits.maxBatchTokens) return false;
+    if (limits.maxBatchPairs !== undefined && count > limits.maxBatchPairs) return false;
     return requests.has(item.requestId) || requests.size < limits.maxBatchRequests;
   };
 

@@ -23,6 +23,8 @@ export interface RunOutput {
 export interface BatchRunner {
   run(t: BatchTensors): Promise<RunOutput>;
   readonly minOutstanding: number;
+  /** Workers with nothing to do; more than one lets a small queue be split between them. */
+  readonly idleWorkers?: number;
 }
 
 export interface SchedulerOptions extends BatchLimits {
@@ -37,7 +39,8 @@ export interface SchedulerOptions extends BatchLimits {
 interface RequestState {
   readonly logits: Float32Array;
   remaining: number;
-  inferenceMs: number;
+  /** [start, end] of each batch run this request had pairs in (main-thread clock). */
+  readonly runs: Array<[number, number]>;
   cancelled: boolean;
   resolve(r: { logits: Float32Array; inferenceMs: number }): void;
   reject(e: Error): void;
@@ -68,7 +71,7 @@ export class Scheduler {
       this.requests.set(id, {
         logits: new Float32Array(pairCount * this.opts.numLabels),
         remaining: pairCount,
-        inferenceMs: 0,
+        runs: [],
         cancelled: false,
         resolve,
         reject,
@@ -102,12 +105,17 @@ export class Scheduler {
     const req = this.requests.get(id);
     if (!req) return;
     this.requests.delete(id);
-    req.resolve({ logits: req.logits, inferenceMs: req.inferenceMs });
+    req.resolve({ logits: req.logits, inferenceMs: unionMs(req.runs) });
   }
 
   private pump(): void {
     while (this.queue.length > 0 && this.runner.minOutstanding < this.depth) {
-      const picked = pickBatch(this.queue, this.opts);
+      // With k idle workers (light load, several single-threaded CPU sessions), a queue that one
+      // batch would swallow is cut into k batches that run side by side, so one request of 10
+      // pairs uses every core; under load at most one worker is idle and batches stay whole.
+      const idle = this.runner.idleWorkers ?? 0;
+      const limits = idle > 1 ? { ...this.opts, maxBatchPairs: Math.ceil(this.queue.length / idle) } : this.opts;
+      const picked = pickBatch(this.queue, limits);
       const chosen = new Set(picked);
       const batch = picked.map((i) => this.queue[i]!);
       this.queue = this.queue.filter((_, i) => !chosen.has(i));
@@ -120,6 +128,7 @@ export class Scheduler {
     const realTokens = batch.reduce((n, p) => n + p.length, 0);
     this.runner.run(tensors).then(
       (out) => {
+        const end = performance.now();
         this.opts.onBatch?.({
           pairs: batch.length,
           requests: new Set(batch.map((p) => p.requestId)).size,
@@ -135,7 +144,7 @@ export class Scheduler {
           req.logits.set(out.logits.subarray(row * L, row * L + L), p.index * L);
           if (!seen.has(p.requestId)) {
             seen.add(p.requestId);
-            req.inferenceMs += out.runMs;
+            req.runs.push([end - out.runMs, end]);
           }
           if (--req.remaining === 0) this.finish(p.requestId);
         });
@@ -148,6 +157,22 @@ export class Scheduler {
       },
     );
   }
+}
+
+/**
+ * Time during which at least one of a request's batches ran. With several inference workers its
+ * batches overlap, and a plain sum could exceed the request's total time.
+ */
+export function unionMs(runs: Array<[number, number]>): number {
+  runs.sort((a, b) => a[0] - b[0]);
+  let total = 0;
+  let until = Number.NEGATIVE_INFINITY;
+  for (const [s, e] of runs) {
+    if (e <= until) continue;
+    total += e - Math.max(s, until);
+    until = e;
+  }
+  return total;
 }
 
 /** Pads rows to the longest one on the side the tokenizer pads. */

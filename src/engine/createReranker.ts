@@ -10,9 +10,17 @@ import type { ModelSpec } from '../spec/types';
 import { TokenizerPool } from '../tokenize/tokenizerPool';
 import { InferencePool } from './inferencePool';
 import { Reranker } from './reranker';
-import { batchMetrics } from './engineMetrics';
+import { batchMetrics, watchQueue } from './engineMetrics';
 
 const log = logger('engine');
+
+/**
+ * MAX_BATCH_TOKENS when it is not set. A GPU wants big batches; on CPU a batch of 2048 padded
+ * tokens already keeps the cores busy, bigger ones run slower (their activations leave the cache)
+ * and their attention buffers cost memory: docs/BENCHMARKS.md measured 16384 at -25 % pairs/s and more than
+ * twice the RSS of 2048 with MiniLM-L6 on 2 cores.
+ */
+export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
 
 export async function createReranker(config: Config, spec: ModelSpec, modelDir: string): Promise<Reranker> {
   if (!spec.inputs || !spec.outputName || !spec.onnxFile) {
@@ -40,8 +48,17 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
   if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
-  log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: config.intraOpThreads, tokenizerWorkers: config.tokenizerWorkers });
-  return new Reranker(spec, tokenizer, engine, config, batchMetrics);
+  const maxBatchTokens = config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[info.provider];
+  log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: config.intraOpThreads, tokenizerWorkers: config.tokenizerWorkers, maxBatchTokens });
+  const limits = {
+    maxBatchTokens,
+    maxBatchRequests: config.maxBatchRequests,
+    maxConcurrentRequests: config.maxConcurrentRequests,
+    maxClientBatchSize: config.maxClientBatchSize,
+  };
+  const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
+  watchQueue(reranker);
+  return reranker;
 }
 
 /** One short and one full-window pair, so both small and large buffers are allocated before /ping says 200. */

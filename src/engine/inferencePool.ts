@@ -76,6 +76,11 @@ export class InferencePool {
     return Math.min(...this.slots.map((s) => s.outstanding.size));
   }
 
+  /** Live workers with no batch outstanding. */
+  get idleWorkers(): number {
+    return this.slots.filter((s) => s.alive && s.outstanding.size === 0).length;
+  }
+
   run(tensors: BatchTensors): Promise<RunResult> {
     if (this.closing) return Promise.reject(new AppError('Unhealthy', 'the engine is shutting down'));
     const slot = this.slots.filter((s) => s.alive).sort((a, b) => a.outstanding.size - b.outstanding.size)[0];

@@ -25,7 +25,7 @@ export function buildInfo({ config, state, version }: AppDeps): Record<string, u
       : { requested: config.device },
     limits: {
       max_input_length: spec?.maxInputLength ?? null,
-      max_batch_tokens: config.maxBatchTokens,
+      max_batch_tokens: state.reranker?.limitsInUse.maxBatchTokens ?? config.maxBatchTokens ?? 'auto',
       max_batch_requests: config.maxBatchRequests,
       max_concurrent_requests: config.maxConcurrentRequests,
       max_client_batch_size: config.maxClientBatchSize,

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import os from 'node:os';
 import { test } from 'node:test';
 import { loadConfig } from '../../src/config';
 
@@ -10,8 +11,12 @@ test('defaults follow the SageMaker contract', () => {
   assert.ok(c.requestTimeoutMs < 60_000, 'answers before SageMaker cuts the connection at 60 s');
   assert.ok(c.keepAliveTimeoutMs > 60_000);
   assert.ok(c.maxClientBatchSize >= 1000);
-  assert.equal(c.maxBatchTokens, 16384);
+  assert.equal(c.maxBatchTokens, undefined, 'chosen per device when the engine starts');
+  assert.equal(loadConfig({ MAX_BATCH_TOKENS: '8192' }).maxBatchTokens, 8192);
   assert.equal(c.device, 'auto');
+  assert.equal(c.s3.downloadAttempts, 5);
+  assert.equal(loadConfig({ S3_DOWNLOAD_ATTEMPTS: '2' }).s3.downloadAttempts, 2);
+  assert.throws(() => loadConfig({ S3_DOWNLOAD_ATTEMPTS: '0' }), /S3_DOWNLOAD_ATTEMPTS/);
   assert.ok(Object.isFrozen(c) && Object.isFrozen(c.s3));
 });
 
@@ -50,4 +55,18 @@ test('overrides for the spec are read here and nowhere else', () => {
   assert.equal(c.taskOverride, 'classifier');
   assert.equal(c.maxInputLengthOverride, 256);
   assert.equal(c.activationOverride, 'identity');
+});
+
+test('DEVICE=cpu splits the cores between two sessions unless told otherwise; GPU keeps one', () => {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const cpu = loadConfig({ DEVICE: 'cpu' });
+  assert.equal(cpu.inferenceWorkers, Math.min(2, cores));
+  assert.equal(cpu.intraOpThreads, Math.max(1, Math.floor(cores / cpu.inferenceWorkers)));
+  assert.deepEqual([loadConfig({ DEVICE: 'cpu', INTRA_OP_THREADS: String(cores) }).inferenceWorkers], [1]);
+  const w = loadConfig({ DEVICE: 'cpu', INFERENCE_WORKERS: '1' });
+  assert.deepEqual([w.inferenceWorkers, w.intraOpThreads], [1, cores]);
+  for (const device of ['auto', 'cuda']) {
+    const c = loadConfig({ DEVICE: device });
+    assert.deepEqual([c.inferenceWorkers, c.intraOpThreads], [1, cores]);
+  }
 });
