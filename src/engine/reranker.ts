@@ -8,6 +8,7 @@ import { Scheduler } from '../batching/scheduler';
 import type { ModelSpec } from '../spec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
+import { scoreDocChunks, truncateDocuments, type ChunkedScoreOptions, type ChunkedScoreResult } from './chunkedScoring';
 import { InferencePool } from './inferencePool';
 import { Permits } from './permits';
 
@@ -73,6 +74,11 @@ export class Reranker {
     return this.scheduler.queuedPairs;
   }
 
+  /** The limits in force (MAX_BATCH_TOKENS resolved for the device). */
+  get limitsInUse(): RerankerLimits {
+    return this.limits;
+  }
+
   get engineInfo(): InferencePool['info'] {
     return this.engine.info;
   }
@@ -128,6 +134,20 @@ export class Reranker {
       opts.signal?.removeEventListener('abort', onAbort);
       release();
     }
+  }
+
+  /**
+   * Scores documents longer than the window by their best overlapping window (chunkedScoring.ts);
+   * logits has one entry per document, spans the winning window's character offsets.
+   */
+  scoreChunked(pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
+    const { spec, tokenizer, scheduler, permits, limits } = this;
+    return scoreDocChunks({ spec, tokenizer, scheduler, permits, limits }, pairs, opts);
+  }
+
+  /** Cuts documents to at most maxTokens tokens at a word boundary (Cohere's max_tokens_per_doc). */
+  truncateDocuments(docs: readonly string[], maxTokens: number): Promise<string[]> {
+    return truncateDocuments(this.tokenizer, docs, maxTokens);
   }
 
   async close(): Promise<void> {

@@ -9,10 +9,13 @@ import { AppError } from '../errors';
 import { registry } from '../metrics';
 import { createContext } from './context';
 import { errorHandler } from './errorHandler';
+import { cohereRerankV1, cohereRerankV2 } from './handlers/cohereRerank';
+import { markVariant, modelErrorHandler } from './handlers/sagemakerFacade';
 import { teiPredict } from './handlers/teiPredict';
 import { teiRerank } from './handlers/teiRerank';
 import { invocations } from './invocations';
 import { buildInfo } from './info';
+import { openApiDocument } from './openapi';
 import { readJsonBody } from './body';
 import { parseCustomAttributes } from './options';
 import { requestLifecycle } from './requestLifecycle';
@@ -76,7 +79,26 @@ export function createApp(deps: AppDeps): express.Express {
     res.json(await teiPredict(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
   });
 
+  // Cohere's rerank API (v1 is also Jina's shape): clients switch by changing their base URL.
+  app.post('/v1/rerank', async (req, res) => {
+    const ctx = createContext(state, req, res);
+    res.json(await cohereRerankV1(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
+  });
+
+  app.post('/v2/rerank', async (req, res) => {
+    const ctx = createContext(state, req, res);
+    res.json(await cohereRerankV2(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
+  });
+
+  app.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(deps.version));
+  });
+
   app.post('/invocations', (req, res) => invocations(deps, req, res));
+
+  // The SageMaker runtime's InvokeEndpoint path, for local development against this container.
+  app.post('/endpoints/:name/invocations', markVariant, (req, res) => invocations(deps, req, res));
+  app.use('/endpoints/:name/invocations', modelErrorHandler(limit));
 
   app.use((req, _res, next) => next(new AppError('NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(limit));

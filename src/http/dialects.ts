@@ -1,11 +1,19 @@
 /**
- * Which API a JSON body speaks, decided from its shape (documented in docs/api.md):
- *   {query, texts}                      TEI rerank
- *   {inputs: ...}                       TEI predict
- * Each dialect returns its JSON answer and the scores in input order (for CSV output).
+ * Which API a JSON body speaks on /invocations (and per line of JSON Lines), decided from its shape
+ * alone, first match wins (documented in docs/api.md):
+ *   {query, texts}                                     TEI rerank
+ *   {query, documents}                                 Cohere / Jina rerank (v1 shape)
+ *   {inputs: [[q, d], ...]} or {inputs: [{text, text_pair?}, ...]} or {inputs: {text, ...}}
+ *                                                      Hugging Face toolkit pairs
+ *   any other {inputs}                                 TEI predict
+ * The HF rule needs every element to be a two-string array or an object with `text`, so TEI
+ * predict keeps its own batches (`["a", "b"]`, `[["a"], ["b", "c"]]`, texts). Each dialect returns
+ * its JSON answer and the scores in input order (one CSV row).
  */
 import { AppError } from '../errors';
 import type { RequestContext } from './context';
+import { cohereRerankV1 } from './handlers/cohereRerank';
+import { hfPairs } from './handlers/hfPairs';
 import { teiPredict } from './handlers/teiPredict';
 import { teiRerank } from './handlers/teiRerank';
 import type { BodyOptions } from './options';
@@ -18,11 +26,27 @@ export interface DialectResult {
 
 type Handler = (ctx: RequestContext, body: Record<string, unknown>, attrs: BodyOptions) => Promise<DialectResult>;
 
+export type DialectName = 'tei-rerank' | 'cohere-rerank' | 'hf-pairs' | 'tei-predict';
+
 interface Dialect {
-  readonly name: string;
+  readonly name: DialectName;
   readonly shape: string;
   matches(body: Record<string, unknown>): boolean;
   readonly handle: Handler;
+}
+
+function isTextObject(x: unknown): boolean {
+  return x !== null && typeof x === 'object' && !Array.isArray(x) && 'text' in x;
+}
+
+function isStringPair(x: unknown): boolean {
+  return Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string';
+}
+
+/** HF toolkit pairs: a non-empty list of [q, d] pairs or {text, text_pair} objects, or one such object. */
+export function isHfPairsInput(inputs: unknown): boolean {
+  if (isTextObject(inputs)) return true;
+  return Array.isArray(inputs) && inputs.length > 0 && inputs.every((x) => isStringPair(x) || isTextObject(x));
 }
 
 export const DIALECTS: readonly Dialect[] = [
@@ -37,6 +61,25 @@ export const DIALECTS: readonly Dialect[] = [
     },
   },
   {
+    name: 'cohere-rerank',
+    shape: '{"query": string, "documents": (string | {"text": string})[]} (Cohere / Jina rerank)',
+    matches: (b) => 'query' in b && 'documents' in b,
+    handle: async (ctx, b, a) => {
+      const out = await cohereRerankV1(ctx, b, a);
+      const byIndex = [...out.results].sort((x, y) => x.index - y.index);
+      return { body: out, csv: byIndex.map((r) => r.relevance_score) };
+    },
+  },
+  {
+    name: 'hf-pairs',
+    shape: '{"inputs": [[string, string], ...] | [{"text": string, "text_pair": string}, ...]} (Hugging Face toolkit pairs)',
+    matches: (b) => 'inputs' in b && isHfPairsInput(b.inputs),
+    handle: async (ctx, b, a) => {
+      const out = await hfPairs(ctx, b, a);
+      return { body: out.body, csv: out.best };
+    },
+  },
+  {
     name: 'tei-predict',
     shape: '{"inputs": string | [string, string] | [...]} (TEI predict)',
     matches: (b) => 'inputs' in b,
@@ -48,11 +91,14 @@ export const DIALECTS: readonly Dialect[] = [
   },
 ];
 
+/** The accepted shapes, for 422 messages and docs. */
+export const ACCEPTED_SHAPES = DIALECTS.map((d) => d.shape).join('; ');
+
 export function pickDialect(body: unknown): Dialect {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-    throw new AppError('Validation', `the body must be a JSON object; accepted shapes: ${DIALECTS.map((d) => d.shape).join('; ')}`);
+    throw new AppError('Validation', `the body must be a JSON object; accepted shapes: ${ACCEPTED_SHAPES}`);
   }
   const d = DIALECTS.find((x) => x.matches(body as Record<string, unknown>));
-  if (!d) throw new AppError('Validation', `the body matches no accepted shape; accepted: ${DIALECTS.map((x) => x.shape).join('; ')}`);
+  if (!d) throw new AppError('Validation', `the body matches no accepted shape; accepted: ${ACCEPTED_SHAPES}`);
   return d;
 }

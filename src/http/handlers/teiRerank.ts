@@ -3,12 +3,14 @@ import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import { resolveOptions, type BodyOptions } from '../options';
 import { teiRerankRequest, validate } from '../schemas';
-import { scorePairs } from './scoring';
+import { scoreDocuments } from './scoreDocuments';
 
 export interface RankedItem {
   readonly index: number;
   readonly score: number;
   readonly text?: string;
+  /** With long_documents=chunk and return_chunk_offsets: the winning window's character offsets. */
+  readonly chunk?: { readonly start: number; readonly end: number };
 }
 
 export function requireRerankerTask(ctx: RequestContext): void {
@@ -23,9 +25,13 @@ export async function teiRerank(ctx: RequestContext, body: unknown, attributes: 
   if (req.texts.length === 0) throw new AppError('Empty', '`texts` is empty: send at least one text to rerank');
   requireRerankerTask(ctx);
   const opts = resolveOptions(req, attributes);
-  const { scores } = await scorePairs(ctx, req.texts.map((t) => [req.query, t] as const), opts);
-  const ranked = rank(scores, opts.topN).map(({ index, score }) => (opts.returnText ? { index, score, text: req.texts[index]! } : { index, score }));
-  return ranked;
+  const { scores, chunks } = await scoreDocuments(ctx, req.query, req.texts, opts, req);
+  return rank(scores, opts.topN).map(({ index, score }) => ({
+    index,
+    score,
+    ...(opts.returnText ? { text: req.texts[index]! } : {}),
+    ...(chunks ? { chunk: chunks[index]! } : {}),
+  }));
 }
 
 /** Indices sorted by score (best first, ties by index), cut to topN. */
