@@ -7,7 +7,7 @@
 import type { Request, Response } from 'express';
 import { AppError, isAppError } from '../errors';
 import type { AppDeps } from './app';
-import { bodyText, parseJson } from './body';
+import { decodeBody, parseJson } from './body';
 import { createContext, type RequestContext } from './context';
 import { csvRow, parseCsv } from './csv';
 import { pickDialect } from './dialects';
@@ -21,7 +21,8 @@ type Line = { ok: true; body: unknown; csv: ReadonlyArray<number | string> } | {
 export async function invocations(deps: AppDeps, req: Request, res: Response): Promise<void> {
   const inFormat = requestFormat(req.get('content-type'));
   const outFormat = responseFormat(req.get('accept'), inFormat);
-  const text = bodyText(req);
+  const decoded = decodeBody(req);
+  const text = decoded.text;
   if (text.trim() === '') throw new AppError('Empty', 'the request body is empty');
   const attrs = parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'));
   const ctx = createContext(deps.state, req, res);
@@ -30,14 +31,17 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
   if (inFormat === 'json') {
     const single = tryParse(text);
     if (single.ok) {
+      if (decoded.invalid) throw decoded.invalid;
       const d = pickDialect(single.value);
       const r = await d.handle(ctx, single.value as Record<string, unknown>, attrs);
       send(res, outFormat, [{ ok: true, body: r.body, csv: r.csv }], false);
       return;
     }
-    if (!text.trim().includes('\n')) throw new AppError('Validation', `request body is not valid JSON: ${single.error}`);
+    if (!text.trim().includes('\n')) throw decoded.invalid ?? single.error;
   }
-  const lines = inFormat === 'csv' ? await csvRecords(ctx, text, attrs) : await jsonLinesRecords(ctx, text, attrs);
+  // Invalid bytes fail a CSV body as a whole (a quoted field may span lines); in JSON Lines only their own line.
+  if (decoded.invalid && (inFormat === 'csv' || !decoded.invalidLines)) throw decoded.invalid;
+  const lines = inFormat === 'csv' ? await csvRecords(ctx, text, attrs) : await jsonLinesRecords(ctx, text, attrs, decoded.invalidLines);
   if (deps.config.batchStrict) {
     const bad = lines.findIndex((l) => !l.ok);
     if (bad >= 0) {
@@ -48,11 +52,11 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
   send(res, outFormat, lines, true);
 }
 
-function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: string } {
+function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: AppError } {
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return { ok: true, value: parseJson(text) };
   } catch (e) {
-    return { ok: false, error: (e as Error).message };
+    return { ok: false, error: toAppError(e, 0) };
   }
 }
 
@@ -63,10 +67,12 @@ function splitLines(text: string): string[] {
   return lines;
 }
 
-async function jsonLinesRecords(ctx: RequestContext, text: string, attrs: BodyOptions): Promise<Line[]> {
+async function jsonLinesRecords(ctx: RequestContext, text: string, attrs: BodyOptions, invalidLines?: ReadonlyMap<number, AppError>): Promise<Line[]> {
   return Promise.all(
-    splitLines(text).map(async (line): Promise<Line> => {
+    splitLines(text).map(async (line, i): Promise<Line> => {
       try {
+        const invalid = invalidLines?.get(i);
+        if (invalid) throw invalid;
         if (line.trim() === '') throw new AppError('Empty', 'empty record');
         const value = parseJson(line, 'record');
         const r = await pickDialect(value).handle(ctx, value as Record<string, unknown>, attrs);
@@ -81,7 +87,8 @@ async function jsonLinesRecords(ctx: RequestContext, text: string, attrs: BodyOp
 /** CSV rows of query,document; an optional header row "query,document" is answered by a header row. */
 async function csvRecords(ctx: RequestContext, text: string, attrs: BodyOptions): Promise<Line[]> {
   const rows = parseCsv(text);
-  while (rows.length > 0 && rows[rows.length - 1]!.fields.every((f) => f.trim() === '')) rows.pop();
+  // Trailing blank lines are not records; a trailing row of empty fields (",") is.
+  while (rows.length > 0 && rows[rows.length - 1]!.fields.length === 1 && rows[rows.length - 1]!.fields[0]!.trim() === '') rows.pop();
   const opts = resolveOptions({}, attrs);
   const out: Line[] = new Array(rows.length);
   const pairs: Array<readonly [string, string]> = [];
