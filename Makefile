@@ -10,7 +10,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-quick image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-quick soak image image-cpu clean
 
 all: build
 
@@ -46,6 +46,11 @@ bench: build models
 
 bench-quick: build models
 	$(NODE) dist/bench/run.js --quick
+
+# Not part of `make test`: 10 minutes at 80 % of measured capacity over loopback; writes bench/soak.json.
+# Shorter: make soak SOAK_ARGS='--minutes 1'
+soak: build models
+	$(NODE) dist/bench/soak.js $(SOAK_ARGS)
 
 image:
 	docker build -f container/Dockerfile -t sagemaker-reranker:latest .

@@ -26,6 +26,11 @@ export interface GenerateModelOptions {
   heads?: number;
   intermediate?: number;
   maxPosition?: number;
+  /**
+   * rows of the word-embedding table; default the tokenizer's vocabulary (30522). Fewer rows make a
+   * model whose runs fail for texts with token ids past the table (a real export mistake), for fault tests.
+   */
+  vocabSize?: number;
   /** a count (LABEL_0..) or the label names; default 1 (a reranker). >1 makes a classifier. */
   labels?: number | readonly string[];
   /** PRNG seed for every weight; default 42 */
@@ -47,7 +52,7 @@ const LAYER_NORM_EPS = 1e-12;
 
 function modelBytesFor(o: GenerateModelOptions, preset: PresetName, seed: number): { onnx: Uint8Array; config: string; maxPosition: number } {
   if (preset === 'demo') {
-    const overridden = (['layers', 'hidden', 'heads', 'intermediate', 'maxPosition', 'labels'] as const).filter((k) => o[k] !== undefined);
+    const overridden = (['layers', 'hidden', 'heads', 'intermediate', 'maxPosition', 'labels', 'vocabSize'] as const).filter((k) => o[k] !== undefined);
     if (overridden.length) throw new Error(`--preset demo has a fixed shape; remove ${overridden.map((k) => `--${k}`).join(', ')}`);
     if (o.tokenTypeIds === false) throw new Error('--preset demo needs token_type_ids to tell the query from the document');
     const vocab = parseVocab(readVocab());
@@ -75,7 +80,7 @@ function modelBytesFor(o: GenerateModelOptions, preset: PresetName, seed: number
   const shape = BERT_PRESETS[preset];
   const labels = labelNames(o.labels ?? shape.numLabels);
   const arch = {
-    vocabSize: shape.vocabSize,
+    vocabSize: o.vocabSize ?? shape.vocabSize,
     hidden: o.hidden ?? shape.hidden,
     layers: o.layers ?? shape.layers,
     heads: o.heads ?? shape.heads,
@@ -114,6 +119,7 @@ export async function generateModel(o: GenerateModelOptions): Promise<GeneratedM
 
 const USAGE = `usage: gen-model [--preset ${PRESET_NAMES.join('|')}] --out DIR [options]
   --layers N --hidden N --heads N --intermediate N --max-position N   override the preset's shape
+  --vocab-size N     word-embedding rows (default the tokenizer's 30522; fewer: runs fail on higher token ids)
   --labels N|a,b,c   number of labels (LABEL_0..) or their names; >1 makes a classifier (default 1)
   --seed N           weight seed (default 42)
   --layout root|onnx DIR/model.onnx (default) or DIR/onnx/model.onnx
@@ -133,7 +139,7 @@ export function parseCliArgs(argv: string[]): GenerateModelOptions | 'help' {
     args: argv,
     strict: true,
     options: {
-      preset: str, out: str, layers: str, hidden: str, heads: str, intermediate: str, 'max-position': str,
+      preset: str, out: str, layers: str, hidden: str, heads: str, intermediate: str, 'max-position': str, 'vocab-size': str,
       labels: str, seed: str, layout: str, 'no-token-type-ids': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
@@ -145,7 +151,7 @@ export function parseCliArgs(argv: string[]): GenerateModelOptions | 'help' {
   if (layout !== 'root' && layout !== 'onnx') throw new Error(`--layout must be root or onnx, got ${layout}`);
   const labels = values.labels === undefined ? undefined : /^\d+$/.test(values.labels) ? Number(values.labels) : values.labels.split(',');
   const o: GenerateModelOptions = { out: values.out, preset, layout };
-  const ints = { layers: 'layers', hidden: 'hidden', heads: 'heads', intermediate: 'intermediate', maxPosition: 'max-position', seed: 'seed' } as const;
+  const ints = { layers: 'layers', hidden: 'hidden', heads: 'heads', intermediate: 'intermediate', maxPosition: 'max-position', vocabSize: 'vocab-size', seed: 'seed' } as const;
   for (const [key, flag] of Object.entries(ints) as [keyof typeof ints, string][]) {
     const n = intFlag(values, flag);
     if (n !== undefined) o[key] = n;

@@ -67,6 +67,9 @@ export interface Config {
 
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly logFormat: 'json' | 'text';
+
+  /** FAULT_INJECTION: testing knobs, all off by default (faultInjection() below). */
+  readonly faultInjection: { readonly workerExitFile?: string };
 }
 
 type Env = Record<string, string | undefined>;
@@ -201,6 +204,7 @@ export function loadConfig(env: Env = process.env): Config {
 
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'text'] as const, 'json'),
+    faultInjection: faultInjection(env),
   };
   return deepFreeze(cfg);
 }
@@ -218,6 +222,20 @@ function engineThreads(env: Env, device: Device, cores: number): { workers: numb
   const defaultWorkers = threadsSet ? Math.max(1, Math.floor(cores / int(env, 'INTRA_OP_THREADS', 1, 1, 1024))) : Math.min(2, cores);
   const workers = int(env, 'INFERENCE_WORKERS', defaultWorkers, 1, 64);
   return { workers, threads: int(env, 'INTRA_OP_THREADS', Math.max(1, Math.floor(cores / workers)), 1, 1024) };
+}
+
+/**
+ * FAULT_INJECTION, for tests of crash handling only; never set it in production.
+ * `worker-exit:PATH`: while the file PATH exists, an inference worker about to run a batch removes
+ * it and ends its thread with process.exit(70) (one crash per file); a file containing `always` is
+ * kept and also ends every new worker at start (a crash loop).
+ */
+function faultInjection(env: Env): Config['faultInjection'] {
+  const raw = read(env, 'FAULT_INJECTION');
+  if (raw === undefined) return {};
+  const m = /^worker-exit:(\/.+)$/.exec(raw);
+  if (!m) fail('FAULT_INJECTION', 'worker-exit:/absolute/path (a testing knob; leave it unset)', raw);
+  return { workerExitFile: m[1]! };
 }
 
 function looksLikePath(v: string): boolean {

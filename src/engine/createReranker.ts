@@ -37,6 +37,7 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
         intraOpThreads: config.intraOpThreads,
         inputs: spec.inputs,
         outputName: spec.outputName,
+        ...(config.faultInjection.workerExitFile !== undefined ? { faultExitFile: config.faultInjection.workerExitFile } : {}),
       },
       config.inferenceWorkers,
     );

@@ -1,15 +1,27 @@
 /**
  * A set of inference workers, each owning one ONNX Runtime session. Batches go to the worker
- * with the fewest batches outstanding; a worker that dies is replaced and its batches fail with a
- * 424 instead of hanging.
+ * with the fewest batches outstanding. A worker that dies (native crash, out of memory, exit) has
+ * its batches failed at once with a retryable 424 and is replaced; while no worker is alive the
+ * pool reports itself unhealthy (/ping 503) and new batches get a 503. A replacement that dies
+ * again before finishing a batch is retried with a growing delay, and after MAX_CRASHES_IN_A_ROW
+ * the pool stops restarting and stays unhealthy with one clear log line, instead of looping.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors';
 import { logger } from '../log';
+import { counter, gauge } from '../metrics';
 import type { BatchTensors, FromWorker, Provider, WorkerInit } from './protocol';
 
 const log = logger('engine');
+
+const restartsTotal = counter('reranker_inference_worker_restarts_total', 'Inference workers started to replace one that died');
+const liveGauge = gauge('reranker_inference_workers_live', 'Inference workers that are running and accept batches');
+
+/** Crashes in a row (no batch finished in between) after which the pool gives up. */
+export const MAX_CRASHES_IN_A_ROW = 5;
+/** Delay before the 2nd, 3rd, ... restart in a row: 250 ms, 500 ms, 1 s, ... at most 8 s. The first is immediate. */
+const backoffMs = (crashesInARow: number): number => (crashesInARow <= 1 ? 0 : Math.min(8000, 250 * 2 ** (crashesInARow - 2)));
 
 export interface RunResult {
   readonly logits: Float32Array;
@@ -26,6 +38,8 @@ interface Slot {
   worker: Worker;
   outstanding: Map<number, Pending>;
   alive: boolean;
+  /** The worker finished a batch: its death is not part of a crash loop. */
+  finishedBatch: boolean;
 }
 
 export interface PoolInfo {
@@ -34,6 +48,12 @@ export interface PoolInfo {
   readonly workers: number;
   readonly inputNames: readonly string[];
   readonly outputNames: readonly string[];
+  /** Workers running now (fewer than `workers` while one restarts). */
+  readonly liveWorkers: number;
+  /** Replacement workers started since start-up. */
+  readonly restarts: number;
+  /** Set when the pool gave up restarting: the engine cannot serve until the process is replaced. */
+  readonly failure?: string;
 }
 
 const WORKER_FILE = path.join(__dirname, 'inferenceWorker' + path.extname(__filename));
@@ -42,7 +62,11 @@ export class InferencePool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closing = false;
-  private infoValue: PoolInfo | undefined;
+  private infoValue: Omit<PoolInfo, 'liveWorkers' | 'restarts' | 'failure'> | undefined;
+  private restarts = 0;
+  private crashesInARow = 0;
+  private failure: string | undefined;
+  private readonly timers = new Set<NodeJS.Timeout>();
 
   private constructor(private readonly init: WorkerInit) {}
 
@@ -54,12 +78,23 @@ export class InferencePool {
       await pool.close();
       throw e;
     }
+    pool.updateGauge();
     return pool;
   }
 
   get info(): PoolInfo {
     if (!this.infoValue) throw new Error('pool not started');
-    return this.infoValue;
+    return {
+      ...this.infoValue,
+      workers: this.slots.length,
+      liveWorkers: this.liveWorkers,
+      restarts: this.restarts,
+      ...(this.failure !== undefined ? { failure: this.failure } : {}),
+    };
+  }
+
+  get liveWorkers(): number {
+    return this.slots.filter((s) => s.alive).length;
   }
 
   /** Batches outstanding across workers (running or waiting inside a worker). */
@@ -71,9 +106,14 @@ export class InferencePool {
     return this.slots.length;
   }
 
-  /** Outstanding batches on the least busy worker: the scheduler keeps this at most 1 (one prepared). */
+  /**
+   * Outstanding batches on the least busy live worker: the scheduler keeps this at most 1 (one
+   * prepared). With no live worker it is 0, so queued batches are sent and fail fast (503) rather
+   * than wait for a restart that may never come.
+   */
   get minOutstanding(): number {
-    return Math.min(...this.slots.map((s) => s.outstanding.size));
+    const live = this.slots.filter((s) => s.alive);
+    return live.length === 0 ? 0 : Math.min(...live.map((s) => s.outstanding.size));
   }
 
   /** Live workers with no batch outstanding. */
@@ -84,30 +124,39 @@ export class InferencePool {
   run(tensors: BatchTensors): Promise<RunResult> {
     if (this.closing) return Promise.reject(new AppError('Unhealthy', 'the engine is shutting down'));
     const slot = this.slots.filter((s) => s.alive).sort((a, b) => a.outstanding.size - b.outstanding.size)[0];
-    if (!slot) return Promise.reject(new AppError('Backend', 'no inference worker is running'));
+    if (!slot) {
+      const why = this.failure ?? 'no inference worker is running: it is being restarted after a crash; retry in a few seconds';
+      return Promise.reject(new AppError('Unhealthy', why));
+    }
     const id = this.nextId++;
     return new Promise<RunResult>((resolve, reject) => {
       slot.outstanding.set(id, { resolve, reject });
-      slot.worker.postMessage({ type: "run", id, tensors }, [tensors.ids.buffer, tensors.typeIds.buffer, tensors.mask.buffer] as ArrayBuffer[]);
+      slot.worker.postMessage({ type: 'run', id, tensors }, [tensors.ids.buffer, tensors.typeIds.buffer, tensors.mask.buffer] as ArrayBuffer[]);
     });
   }
 
   async close(): Promise<void> {
     this.closing = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     await Promise.all(
       this.slots.map(async (s) => {
         s.alive = false;
+        if (s.worker.threadId < 0) return; // already exited
+        const exited = new Promise((r) => s.worker.once('exit', r));
         s.worker.postMessage({ type: 'close' });
         const timer = setTimeout(() => void s.worker.terminate(), 2000);
-        await new Promise((r) => s.worker.once('exit', r));
+        await exited;
         clearTimeout(timer);
       }),
     );
+    this.updateGauge();
   }
 
   private spawn(): Promise<Slot> {
     const worker = new Worker(WORKER_FILE, { workerData: this.init });
-    const slot: Slot = { worker, outstanding: new Map(), alive: false };
+    const slot: Slot = { worker, outstanding: new Map(), alive: false, finishedBatch: false };
+    let lastError: string | undefined;
     return new Promise<Slot>((resolve, reject) => {
       worker.on('message', (msg: FromWorker) => {
         switch (msg.type) {
@@ -120,7 +169,6 @@ export class InferencePool {
               inputNames: msg.inputNames,
               outputNames: msg.outputNames,
             };
-            this.infoValue = { ...this.infoValue, workers: this.slots.length + 1 };
             resolve(slot);
             return;
           case 'init-error':
@@ -128,6 +176,8 @@ export class InferencePool {
             void worker.terminate();
             return;
           case 'result': {
+            slot.finishedBatch = true;
+            this.crashesInARow = 0;
             const p = slot.outstanding.get(msg.id);
             slot.outstanding.delete(msg.id);
             p?.resolve({ logits: msg.logits, numLabels: msg.numLabels, runMs: msg.runMs });
@@ -136,32 +186,73 @@ export class InferencePool {
           case 'run-error': {
             const p = slot.outstanding.get(msg.id);
             slot.outstanding.delete(msg.id);
-            p?.reject(new AppError('Backend', `inference failed: ${msg.message}`));
+            p?.reject(new AppError('Backend', `the model failed on this batch: ${msg.message}`));
             return;
           }
         }
       });
       worker.on('error', (e) => {
+        lastError = e.message;
         log.error('inference worker crashed', { error: e.message });
-        if (!slot.alive) reject(new AppError('Model', `the inference worker failed to start: ${e.message}`));
       });
-      worker.on('exit', (code) => this.onExit(slot, code));
+      worker.on('exit', (code) => {
+        // Settles nothing when 'ready' or 'init-error' came first; otherwise the start never hangs.
+        if (!slot.alive) reject(new AppError('Model', `the inference worker exited (code ${code}) while starting${lastError ? `: ${lastError}` : ''}`));
+        this.onExit(slot, code, lastError);
+      });
     });
   }
 
-  private onExit(slot: Slot, code: number): void {
+  private onExit(slot: Slot, code: number, lastError: string | undefined): void {
     const wasAlive = slot.alive;
     slot.alive = false;
-    for (const p of slot.outstanding.values()) p.reject(new AppError('Backend', `the inference worker exited (code ${code})`));
+    this.updateGauge();
+    const why = `the inference worker running this batch exited (code ${code}${lastError ? `: ${lastError}` : ''}); it is being restarted and the request can be retried`;
+    for (const p of slot.outstanding.values()) p.reject(new AppError('Backend', why));
     slot.outstanding.clear();
+    // A worker that never became ready is handled by whoever awaited spawn().
     if (this.closing || !wasAlive) return;
-    log.warn('inference worker exited; starting a new one', { code });
     const idx = this.slots.indexOf(slot);
-    this.spawn().then(
-      (s) => {
-        if (idx >= 0) this.slots[idx] = s;
-      },
-      (e: Error) => log.error('could not restart the inference worker', { error: e.message }),
-    );
+    if (idx < 0) return;
+    this.crashesInARow = slot.finishedBatch ? 1 : this.crashesInARow + 1;
+    this.restart(idx, `exited with code ${code}${lastError ? ` (${lastError})` : ''}`);
+  }
+
+  /** Starts a replacement for slot idx after the back-off, or gives up after too many crashes in a row. */
+  private restart(idx: number, why: string): void {
+    if (this.closing) return;
+    if (this.crashesInARow > MAX_CRASHES_IN_A_ROW) {
+      this.failure ??= `the inference worker crashed ${MAX_CRASHES_IN_A_ROW + 1} times in a row without finishing a batch (last: ${why}); not restarting it again; replace this instance`;
+      log.error(`inference engine unhealthy: ${this.failure}`, { slot: idx });
+      return;
+    }
+    const delayMs = backoffMs(this.crashesInARow);
+    log.warn('inference worker died; starting a new one', { slot: idx, reason: why, crashesInARow: this.crashesInARow, delayMs });
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      if (this.closing) return;
+      restartsTotal.inc();
+      this.restarts++;
+      this.spawn().then(
+        (s) => {
+          if (this.closing) {
+            void s.worker.terminate();
+            return;
+          }
+          this.slots[idx] = s;
+          this.updateGauge();
+          log.info('inference worker restarted', { slot: idx, restarts: this.restarts, liveWorkers: this.liveWorkers });
+        },
+        (e: Error) => {
+          this.crashesInARow++;
+          this.restart(idx, e.message);
+        },
+      );
+    }, delayMs);
+    this.timers.add(timer);
+  }
+
+  private updateGauge(): void {
+    liveGauge.set(this.liveWorkers);
   }
 }

@@ -84,7 +84,35 @@ function feedsFor(t: BatchTensors): Record<string, ort.Tensor> {
   return feeds;
 }
 
+/**
+ * FAULT_INJECTION=worker-exit:PATH, a testing knob (off unless set): while PATH exists this thread
+ * ends itself with process.exit, the way a native crash or an out-of-memory kill ends a worker.
+ * At a run it removes the file first (one crash per file); a file that says `always` stays and
+ * also ends every new worker at start (a crash loop, for the restart back-off).
+ */
+function injectedExit(at: 'start' | 'run'): void {
+  const file = init.faultExitFile;
+  if (file === undefined) return;
+  let content: string;
+  try {
+    content = fs.readFileSync(file, 'utf8');
+  } catch {
+    return;
+  }
+  const always = content.trim() === 'always';
+  if (at === 'start' && !always) return;
+  if (!always) {
+    try {
+      fs.unlinkSync(file); // only the worker that removes it exits
+    } catch {
+      return;
+    }
+  }
+  process.exit(70);
+}
+
 async function main(): Promise<void> {
+  injectedExit('start');
   let session: ort.InferenceSession;
   try {
     const started = await start();
@@ -116,6 +144,7 @@ async function main(): Promise<void> {
 }
 
 async function runOne(session: ort.InferenceSession, id: number, t: BatchTensors): Promise<void> {
+  injectedExit('run');
   const t0 = performance.now();
   try {
     const out = await session.run(feedsFor(t), [init.outputName]);

@@ -14,6 +14,8 @@ export interface WorkerInit {
   readonly intraOpThreads: number;
   readonly inputs: ModelInputs;
   readonly outputName: string;
+  /** FAULT_INJECTION=worker-exit:PATH (testing only): see config.ts. */
+  readonly faultExitFile?: string;
 }
 
 /** A padded batch, row-major [batch, seqLen]. mask is 1 for real tokens and 0 for padding. */

@@ -16,6 +16,8 @@ export interface RequestContext {
 
 export function requireReranker(state: ServerState): Reranker {
   if (state.phase === 'draining') throw new AppError('Unhealthy', 'the server is shutting down');
+  const engineProblem = state.engineProblem;
+  if (engineProblem !== undefined) throw new AppError('Unhealthy', engineProblem);
   if (!state.ready || !state.reranker) throw new AppError('Unhealthy', `the model is not ready yet (phase: ${state.phase})`);
   return state.reranker;
 }

@@ -27,7 +27,23 @@ export class ServerState {
   /** HTTP requests being handled now (for draining on SIGTERM). */
   inFlight = 0;
 
+  /** Why a loaded engine cannot serve now (its inference workers died), or undefined. */
+  get engineProblem(): string | undefined {
+    if (this.phase !== 'ready' || !this.reranker) return undefined;
+    const engine = this.reranker.engineInfo;
+    if (engine.failure !== undefined) return engine.failure;
+    if (engine.liveWorkers === 0) return 'no inference worker is running: restarting after a crash';
+    return undefined;
+  }
+
   get ready(): boolean {
-    return this.phase === 'ready' && this.reranker !== undefined;
+    return this.phase === 'ready' && this.reranker !== undefined && this.engineProblem === undefined;
+  }
+
+  /** For 503 bodies: the start-up phase (and its failure), or the engine's problem. */
+  get notReadyReason(): string {
+    const problem = this.engineProblem;
+    if (problem !== undefined) return problem;
+    return `${this.phase}${this.failure ? `: ${this.failure}` : ''}`;
   }
 }

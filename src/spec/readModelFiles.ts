@@ -120,7 +120,7 @@ async function readJson(dir: string, rel: string): Promise<unknown> {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
-    throw new AppError('Model', `${rel} in ${dir} is not valid JSON: ${messageOf(e)}`, { cause: e });
+    throw new AppError('Model', `${rel} in ${dir} is not valid JSON (${messageOf(e)}); the file is truncated or corrupt: copy the model's original ${rel} there again`, { cause: e });
   }
 }
 
@@ -128,6 +128,6 @@ function readGraph(dir: string, rel: string): OnnxGraphInfo {
   try {
     return readOnnxGraph(path.join(dir, rel));
   } catch (e) {
-    throw new AppError('Model', `${rel} in ${dir} is not a readable ONNX model: ${messageOf(e)}`, { cause: e });
+    throw new AppError('Model', `${rel} in ${dir} is not a readable ONNX model (${messageOf(e)}); the file is truncated or corrupt: export or download it again`, { cause: e });
   }
 }
