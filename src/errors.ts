@@ -37,11 +37,18 @@ export class AppError extends Error {
   readonly errorType: ErrorType;
   readonly status: number;
 
-  constructor(errorType: ErrorType, message: string, options?: { cause?: unknown }) {
+  /**
+   * The failure came from the inputs of one batch (the session rejected them), not from the engine
+   * as a whole: the scheduler retries the batch's requests one by one so only the culprit fails.
+   */
+  readonly inputDependent: boolean;
+
+  constructor(errorType: ErrorType, message: string, options?: { cause?: unknown; inputDependent?: boolean }) {
     super(message, options);
     this.name = 'AppError';
     this.errorType = errorType;
     this.status = STATUS_BY_TYPE[errorType];
+    this.inputDependent = options?.inputDependent ?? false;
   }
 
   toJSON(): { error: string; error_type: ErrorType } {

@@ -2,9 +2,11 @@
  * The one owner of queue state. Pairs from every in-flight request wait here; whenever an
  * inference worker has fewer than `depth` batches outstanding (one running, one prepared), the
  * next batch is picked by pickBatch, padded, and sent. Results are routed back to the requests
- * they came from. A cancelled request's pairs leave the queue at once.
+ * they came from. A cancelled request's pairs leave the queue at once. When the session rejects a
+ * batch that mixes several requests, each request is run again on its own, so one request's bad
+ * input fails that request only.
  */
-import { AppError } from '../errors';
+import { AppError, isAppError } from '../errors';
 import type { BatchTensors } from '../engine/protocol';
 import { pickBatch, type BatchLimits, type Candidate } from './pickBatch';
 
@@ -123,7 +125,7 @@ export class Scheduler {
     }
   }
 
-  private dispatch(batch: QueuedPair[]): void {
+  private dispatch(batch: QueuedPair[], isolated = false): void {
     const tensors = pack(batch, this.opts.padTokenId, this.opts.paddingSide);
     const realTokens = batch.reduce((n, p) => n + p.length, 0);
     this.runner.run(tensors).then(
@@ -152,7 +154,15 @@ export class Scheduler {
       },
       (e: unknown) => {
         const err = e instanceof Error ? e : new AppError('Backend', String(e));
-        for (const id of new Set(batch.map((p) => p.requestId))) this.cancel(id, err);
+        const ids = [...new Set(batch.map((p) => p.requestId))];
+        if (!isolated && ids.length > 1 && isAppError(err) && err.inputDependent) {
+          for (const id of ids) {
+            const own = batch.filter((p) => p.requestId === id && this.requests.get(id)?.cancelled === false);
+            if (own.length > 0) this.dispatch(own, true);
+          }
+        } else {
+          for (const id of ids) this.cancel(id, err);
+        }
         this.pump();
       },
     );

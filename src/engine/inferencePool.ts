@@ -186,7 +186,7 @@ export class InferencePool {
           case 'run-error': {
             const p = slot.outstanding.get(msg.id);
             slot.outstanding.delete(msg.id);
-            p?.reject(new AppError('Backend', `the model failed on this batch: ${msg.message}`));
+            p?.reject(new AppError('Backend', `the model failed on this batch: ${msg.message}`, { inputDependent: true }));
             return;
           }
         }

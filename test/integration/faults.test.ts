@@ -73,6 +73,23 @@ describe('a session that throws for some inputs', () => {
     assert.deepEqual(again.json, before.json);
     assert.equal(await metric(s, 'reranker_inference_worker_restarts_total'), 0);
   });
+
+  it('fails only the request with the bad input when it shares batches with other requests', async () => {
+    const good = { query: 'warm up', texts: ['warm up', 'up'] };
+    const alone = await postJson(`${s.url}/rerank`, good);
+    // A long request keeps the one worker busy so the others queue up and are batched with its pairs.
+    const busy = { query: 'warm up', texts: Array.from({ length: 300 }, (_, i) => `warm up ${'up '.repeat(i % 7)}`) };
+    const [big, bad, small] = await Promise.all([
+      postJson(`${s.url}/rerank`, busy),
+      postJson(`${s.url}/rerank`, { query: 'warm up', texts: ['warm up', 'the gunners warm up', 'up'] }),
+      postJson(`${s.url}/rerank`, good),
+    ]);
+    assert.equal(bad.status, 424, bad.text);
+    assert.equal(big.status, 200, big.text);
+    assert.equal((big.json as Ranked).length, 300);
+    assert.equal(small.status, 200, small.text);
+    assert.deepEqual(small.json, alone.json);
+  });
 });
 
 describe('an inference worker that dies', () => {

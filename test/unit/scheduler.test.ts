@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BatchTensors } from '../../src/engine/protocol';
 import { Scheduler, pack, type BatchRunner } from '../../src/batching/scheduler';
+import { AppError } from '../../src/errors';
 
 class SumRunner implements BatchRunner {
   outstandingNow = 0;
@@ -90,6 +91,65 @@ test('a cancelled request leaves the queue and its promise rejects; others still
     await new Promise((x) => setImmediate(x));
   }
   assert.deepEqual(Array.from((await b.done).logits), [18]);
+});
+
+async function releaseUntilSettled(runner: SumRunner, all: Array<Promise<unknown>>): Promise<void> {
+  let settled = false;
+  void Promise.allSettled(all).then(() => (settled = true));
+  for (let i = 0; i < 100 && !settled; i++) {
+    runner.releaseAll();
+    await new Promise((x) => setImmediate(x));
+  }
+  assert.ok(settled, 'every request settles');
+}
+
+/** Rejects any batch that holds token 666, like a session whose Gather gets an index out of range. */
+class PoisonRunner extends SumRunner {
+  constructor(private readonly inputDependent: boolean) {
+    super(true);
+  }
+  override run(t: BatchTensors): ReturnType<SumRunner['run']> {
+    if (t.ids.includes(666)) {
+      this.batches.push(t);
+      return Promise.reject(new AppError('Backend', 'the model failed on this batch: index out of range', { inputDependent: this.inputDependent }));
+    }
+    return super.run(t);
+  }
+}
+
+test('a batch the session rejects is retried request by request: only the culprit fails', async () => {
+  const runner = new PoisonRunner(true);
+  const s = new Scheduler(runner, { ...opts, depth: 1 });
+  const blocker = s.open(1);
+  s.add(blocker.id, [pair(0, [1])]); // runs (held) while the others queue up into one batch
+  const bad = s.open(2);
+  const good = s.open(2);
+  const other = s.open(1);
+  s.add(bad.id, [pair(0, [1, 666]), pair(1, [2])]);
+  s.add(good.id, [pair(0, [3, 3]), pair(1, [4])]);
+  s.add(other.id, [pair(0, [5])]);
+  await releaseUntilSettled(runner, [blocker.done, bad.done, good.done, other.done]);
+  await assert.rejects(bad.done, /index out of range/);
+  assert.deepEqual(Array.from((await good.done).logits), [6, 4]);
+  assert.deepEqual(Array.from((await other.done).logits), [5]);
+  const withPoison = runner.batches.filter((b) => b.ids.includes(666));
+  assert.equal(withPoison.length, 2, 'the mixed batch, then the culprit alone: no retry loop');
+  assert.equal(withPoison[1]!.batch, 2, 'the retry holds only the culprit request');
+});
+
+test('an engine failure (worker gone) is not retried: every request in the batch fails', async () => {
+  const runner = new PoisonRunner(false);
+  const s = new Scheduler(runner, { ...opts, depth: 1 });
+  const blocker = s.open(1);
+  s.add(blocker.id, [pair(0, [1])]);
+  const bad = s.open(1);
+  const good = s.open(1);
+  s.add(bad.id, [pair(0, [666])]);
+  s.add(good.id, [pair(0, [3])]);
+  await releaseUntilSettled(runner, [blocker.done, bad.done, good.done]);
+  await assert.rejects(bad.done, /failed on this batch/);
+  await assert.rejects(good.done, /failed on this batch/);
+  assert.equal(runner.batches.filter((b) => b.ids.includes(666)).length, 1);
 });
 
 test('pack pads on the tokenizer side and marks real tokens in the mask', () => {
