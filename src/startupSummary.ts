@@ -46,6 +46,5 @@ export function reportReady(config: Config, model: ModelSource, reranker: Rerank
     },
     ...(config.batchMode ? { batch_transform: { strategy: config.batchStrategy, max_concurrent_transforms: config.maxConcurrentTransforms } } : {}),
     load_ms: Object.fromEntries(Object.entries(phasesMs).map(([k, v]) => [k, round(v)])),
-    warmupMs: round(phasesMs.warmup),
   });
 }
