@@ -77,7 +77,8 @@ export async function startReranker(modelDir: string, env: Record<string, string
     [path.join(DIST, 'src', 'cli.js'), 'serve'],
     { PORT: '0', HOST: '127.0.0.1', DEVICE: 'cpu', MODEL_DIR: modelDir, SM_MODEL_DIR: '/nonexistent', ...env },
     (line) => {
-      const m = /"msg":"listening".*"port":(\d+)/.exec(line);
+      // pino writes the message after the fields: match both, in any order.
+      const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
       return m ? Number(m[1]) : undefined;
     },
   );

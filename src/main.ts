@@ -13,6 +13,7 @@ import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './spec/buildSpec';
 import { readModelFiles } from './spec/readModelFiles';
+import { reportReady } from './startupSummary';
 import { VERSION } from './version';
 
 const log = logger('main');
@@ -48,9 +49,19 @@ export async function start(config: Config): Promise<Running> {
 }
 
 async function load(config: Config, state: ServerState): Promise<void> {
+  // Start-up time by phase, for the ready line and reranker_model_load_seconds.
+  const phasesMs: Record<string, number> = {};
+  const t0 = performance.now();
+  let last = t0;
+  const lap = (phase: string): void => {
+    const now = performance.now();
+    phasesMs[phase] = now - last;
+    last = now;
+  };
   try {
     state.phase = 'resolving';
     const resolved = await resolveModel(config);
+    lap('resolve');
     const demo = resolved.source === 'demo';
     state.model = { ...resolved, demo };
     log.info(`model source: ${resolved.source} (${resolved.reason})`, { dir: resolved.dir, ...(resolved.uri ? { uri: resolved.uri } : {}) });
@@ -67,16 +78,20 @@ async function load(config: Config, state: ServerState): Promise<void> {
     state.spec = spec;
     for (const w of spec.warnings) log.warn(`spec: ${w}`);
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile });
+    lap('spec');
 
     const reranker = await createReranker(config, spec, resolved.dir);
     state.reranker = reranker;
+    lap('engine');
     if (state.phase !== 'loading') return; // stopped meanwhile
     state.phase = 'warming';
     state.warmupMs = await warmUp(reranker);
+    lap('warmup');
+    phasesMs.total = last - t0;
     if ((state.phase as string) === 'draining') return;
     state.phase = 'ready';
     state.readyAt = Date.now();
-    log.info('ready', { warmupMs: Math.round(state.warmupMs), startupMs: state.readyAt - state.startedAt });
+    reportReady(config, state.model, reranker, phasesMs);
   } catch (e) {
     state.phase = 'failed';
     state.failure = messageOf(e);

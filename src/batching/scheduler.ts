@@ -35,7 +35,7 @@ export interface SchedulerOptions extends BatchLimits {
   readonly numLabels: number;
   /** Batches a worker may hold: 1 running + 1 prepared. */
   readonly depth?: number;
-  readonly onBatch?: (stats: { pairs: number; requests: number; paddedTokens: number; realTokens: number; runMs: number }) => void;
+  readonly onBatch?: (stats: { pairs: number; requests: number; paddedTokens: number; realTokens: number; runMs: number; pairTokens: readonly number[] }) => void;
 }
 
 interface RequestState {
@@ -137,6 +137,7 @@ export class Scheduler {
           paddedTokens: tensors.batch * tensors.seqLen,
           realTokens,
           runMs: out.runMs,
+          pairTokens: batch.map((p) => p.length),
         });
         const seen = new Set<number>();
         batch.forEach((p, row) => {

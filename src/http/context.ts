@@ -10,8 +10,11 @@ import type { ServerState } from './state';
 export interface RequestContext {
   readonly reranker: Reranker;
   readonly signal: AbortSignal;
-  /** Adds a scoring call's timings to the response headers (summed when a request makes several). */
-  addTimings(t: StageTimings): void;
+  /**
+   * Adds a scoring call's timings to the response headers, and its pairs and tokens to the request
+   * log line and metrics (res.locals.usage); summed when a request makes several calls.
+   */
+  addTimings(t: StageTimings, usage?: { readonly pairs: number; readonly tokens: number }): void;
 }
 
 export function requireReranker(state: ServerState): Reranker {
@@ -37,7 +40,11 @@ export function createContext(state: ServerState, req: Request, res: Response): 
   return {
     reranker,
     signal,
-    addTimings(t) {
+    addTimings(t, usage) {
+      if (usage) {
+        const u = res.locals.usage as { pairs: number; tokens: number } | undefined;
+        res.locals.usage = { pairs: (u?.pairs ?? 0) + usage.pairs, tokens: (u?.tokens ?? 0) + usage.tokens };
+      }
       for (const [k, header] of TIMING_HEADERS) {
         sum[k] += t[k];
         if (!res.headersSent) res.setHeader(header, sum[k].toFixed(2));

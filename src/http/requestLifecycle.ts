@@ -1,20 +1,45 @@
 /**
  * Per-request plumbing: an AbortSignal that fires when the client disconnects or the server-side
- * deadline passes (so the request's queued pairs are dropped), one log line per request with the
- * SageMaker inference id, and the in-flight count used for draining on SIGTERM.
+ * deadline passes (so the request's queued pairs are dropped), the request metrics, one log line
+ * per request with the SageMaker inference id, and the in-flight count used for draining on SIGTERM.
  */
 import type { NextFunction, Request, Response } from 'express';
-import { AppError } from '../errors';
+import { AppError, type ErrorType } from '../errors';
 import { logger } from '../log';
 import { counter, histogram } from '../metrics';
+import { failureReason } from './requestOutcome';
 import type { ServerState } from './state';
 
 const log = logger('http');
-const requests = counter('reranker_http_requests_total', 'HTTP requests by route and status', ['route', 'status']);
-const latency = histogram('reranker_http_request_seconds', 'HTTP request latency by route', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], ['route']);
-const stage = histogram('reranker_request_stage_seconds', 'Per-request time by stage', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ['stage']);
+const httpRequests = counter('reranker_http_requests_total', 'HTTP requests by route and status, every route', ['route', 'status']);
+const latency = histogram('reranker_http_request_seconds', 'HTTP request latency by route (whole request: body read to last byte written)', [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60], ['route']);
+const stage = histogram('reranker_request_stage_seconds', 'Per-request time by stage (tokenization, queue, inference, total in the engine)', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], ['stage']);
+const requests = counter('reranker_requests_total', 'Scoring requests (POST to a scoring route), counted when they end', ['route']);
+const successes = counter('reranker_request_success_total', 'Scoring requests answered with a 2xx', ['route']);
+const failures = counter('reranker_request_failure_total', 'Scoring requests that failed, by reason: validation, overloaded, inference, unavailable, timeout, dropped (client left before the answer)', ['route', 'reason']);
+const requestPairs = histogram('reranker_request_pairs', 'Pairs (or long-document windows) scored per successful request', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
 
+/** Routes that are not scoring requests and log only when they fail with a 5xx. */
 const QUIET = new Set(['/ping', '/health', '/metrics']);
+/** Fixed route names for requests that failed before routing (413, 415 ...): a label must not take any path a client sends. */
+const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters']);
+
+function routeOf(req: Request): string {
+  const routed = (req.route as { path?: unknown } | undefined)?.path;
+  if (typeof routed === 'string') return routed;
+  if (KNOWN.has(req.path)) return req.path;
+  if (/^\/endpoints\/[^/]+\/invocations$/.test(req.path)) return '/endpoints/:name/invocations';
+  return 'other';
+}
+
+/** What the handlers put in res.locals for the request line and the metrics (context.ts). */
+interface Usage {
+  readonly pairs: number;
+  readonly tokens: number;
+}
+type Timings = Partial<Record<'tokenizationMs' | 'queueMs' | 'inferenceMs' | 'totalMs', number>>;
+
+const ms = (v: number | undefined): number | undefined => (v === undefined ? undefined : Number(v.toFixed(2)));
 
 export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
@@ -32,29 +57,51 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
 
     res.on('close', () => {
       clearTimeout(deadline);
-      if (!res.writableFinished) controller.abort(new AppError('Validation', 'the client disconnected'));
+      const finished = res.writableFinished;
+      if (!finished) controller.abort(new AppError('Validation', 'the client disconnected'));
       if (counted) state.inFlight--;
-      const ms = performance.now() - t0;
-      const route = req.route?.path ?? (typeof req.path === 'string' ? req.path : 'unknown');
-      requests.inc({ route: String(route), status: String(res.statusCode) });
-      latency.observe({ route: String(route) }, ms / 1000);
-      const timings = res.locals.timings as Record<string, number> | undefined;
+      const seconds = (performance.now() - t0) / 1000;
+      const route = routeOf(req);
+      // 499 (nginx's "client closed request"): the client left before the answer was written.
+      const status = finished ? res.statusCode : 499;
+      httpRequests.inc({ route, status: String(status) });
+      latency.observe({ route }, seconds);
+
+      const timings = res.locals.timings as Timings | undefined;
+      const usage = res.locals.usage as Usage | undefined;
       if (timings) {
         stage.observe({ stage: 'tokenization' }, (timings.tokenizationMs ?? 0) / 1000);
         stage.observe({ stage: 'queue' }, (timings.queueMs ?? 0) / 1000);
         stage.observe({ stage: 'inference' }, (timings.inferenceMs ?? 0) / 1000);
         stage.observe({ stage: 'total' }, (timings.totalMs ?? 0) / 1000);
       }
-      if (!QUIET.has(req.path) || res.statusCode >= 500) {
+
+      const errorType = res.locals.errorType as ErrorType | undefined;
+      const scoring = req.method === 'POST' && counted;
+      const reason = failureReason({ finished, status: res.statusCode, errorType });
+      if (scoring) {
+        requests.inc({ route });
+        if (reason === undefined) {
+          successes.inc({ route });
+          if (usage) requestPairs.observe(usage.pairs);
+        } else failures.inc({ route, reason });
+      }
+
+      if (counted || res.statusCode >= 500) {
         const inferenceId = req.get('x-amzn-sagemaker-inference-id');
         log.info('request', {
           method: req.method,
+          route,
           path: req.path,
-          status: res.statusCode,
-          ms: Number(ms.toFixed(2)),
-          ...(inferenceId ? { inference_id: inferenceId } : {}),
-          ...(res.locals.errorType ? { error_type: res.locals.errorType } : {}),
-          ...(res.writableFinished ? {} : { aborted: true }),
+          status,
+          total_ms: ms(seconds * 1000),
+          ...(usage ? { pairs: usage.pairs, tokens: usage.tokens } : {}),
+          ...(timings
+            ? { tokenization_ms: ms(timings.tokenizationMs), queue_ms: ms(timings.queueMs), inference_ms: ms(timings.inferenceMs), engine_ms: ms(timings.totalMs) }
+            : {}),
+          ...(inferenceId ? { inference_id: inferenceId.slice(0, 256) } : {}),
+          ...(errorType ? { error_type: errorType } : {}),
+          ...(reason ? { reason } : {}),
         });
       }
     });

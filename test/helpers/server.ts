@@ -46,7 +46,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const port = await new Promise<number>((resolve, reject) => {
     const onLine = (line: string): void => {
       logs.push(line);
-      const m = /"msg":"listening".*"port":(\d+)/.exec(line);
+      // pino writes the message after the fields: match both, in any order.
+      const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
       if (m) resolve(Number(m[1]));
     };
     for (const stream of [proc.stdout!, proc.stderr!]) {

@@ -44,9 +44,9 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
     ...(long.chunk_stride !== undefined ? { stride: long.chunk_stride } : {}),
     ...(long.max_chunks_per_doc !== undefined ? { maxChunks: long.max_chunks_per_doc } : {}),
   });
-  ctx.addTimings(r.timings);
-  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, 1, ctx.reranker.spec.activation);
   const units = r.windows.reduce((n, w) => n + w, 0);
+  ctx.addTimings(r.timings, { pairs: units, tokens: r.tokens });
+  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, 1, ctx.reranker.spec.activation);
   if (!long.return_chunk_offsets) return { scores, units, tokens: r.tokens };
   return { scores, units, tokens: r.tokens, chunks: r.spans.map(([start, end]) => ({ start, end })) };
 }
