@@ -9,6 +9,7 @@ import type { Config } from './config';
 import { createReranker, warmUp } from './engine/createReranker';
 import { messageOf } from './errors';
 import { createApp } from './http/app';
+import { onClientError } from './http/clientError';
 import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './spec/buildSpec';
@@ -37,6 +38,7 @@ export async function start(config: Config): Promise<Running> {
   });
   // Longer than the platform proxy's idle timeout, so the proxy, not us, closes idle connections.
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
+  server.on('clientError', onClientError);
   server.headersTimeout = config.keepAliveTimeoutMs + 5000;
   server.requestTimeout = 0;
   const addr = server.address();

@@ -7,6 +7,7 @@ import { counter, gauge, histogram, registry } from '../metrics';
 
 const batches = counter('reranker_batches_total', 'Batches run by the inference engine');
 const pairs = histogram('reranker_batch_pairs', 'Pairs per batch', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
+const requestsPerBatch = histogram('reranker_batch_requests', 'Distinct requests whose pairs share one batch (above 1: batching across requests)', [1, 2, 4, 8, 16, 32, 64]);
 const padded = counter('reranker_batch_padded_tokens_total', 'Tokens sent to the model including padding');
 const real = counter('reranker_batch_real_tokens_total', 'Tokens sent to the model excluding padding');
 const runSeconds = histogram('reranker_batch_run_seconds', 'Time of one session.run', [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]);
@@ -14,9 +15,10 @@ const TOKEN_BUCKETS = [8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192
 const batchTokens = histogram('reranker_batch_tokens', 'Padded tokens per batch (pairs x longest pair; bounded by MAX_BATCH_TOKENS)', [64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768, 65536]);
 const pairTokens = histogram('reranker_pair_tokens', 'Input length of each pair run by the model, in tokens (special tokens included, after truncation)', TOKEN_BUCKETS);
 
-export function batchMetrics(s: { pairs: number; paddedTokens: number; realTokens: number; runMs: number; pairTokens?: readonly number[] }): void {
+export function batchMetrics(s: { pairs: number; requests?: number; paddedTokens: number; realTokens: number; runMs: number; pairTokens?: readonly number[] }): void {
   batches.inc();
   pairs.observe(s.pairs);
+  if (s.requests !== undefined) requestsPerBatch.observe(s.requests);
   padded.inc(s.paddedTokens);
   real.inc(s.realTokens);
   batchTokens.observe(s.paddedTokens);

@@ -456,18 +456,19 @@ function cases(): Case[] {
     const r = await rawHttp([head('/rerank', 'Content-Length: 5000\r\n'), okRerank], { destroyAfterMs: 300 });
     return rawRes(r.text, r.closed);
   }, 0, undefined, undefined, (r) => assert.equal(r.text, '', 'nothing can be answered to a client that left'));
-  // Node's HTTP parser answers these itself (a bare 400, connection closed): the request never reaches a route.
+  // Node's HTTP parser rejects these before any route: src/http/clientError.ts answers 400/431 with
+  // error_type Protocol and closes the connection.
   add('raw sockets', 'Content-Length larger than the body, half-closed', async () => {
     const r = await rawHttp([head('/rerank', 'Content-Length: 5000\r\n'), okRerank], { end: true, waitMs: 5000 });
     assert.ok(r.closed, 'the server closes the connection instead of waiting forever');
     return rawRes(r.text, r.closed);
-  }, 400);
+  }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'Content-Length smaller than the body, sent at once', async () => {
     // The 10 extra bytes are read as the next request: not HTTP, so the parser answers 400 and closes.
     const r = await rawHttp([head('/rerank', `Content-Length: ${okRerank.length - 10}\r\n`), okRerank], { waitMs: 3000 });
     assert.ok(r.closed);
     return rawRes(r.text, r.closed);
-  }, 400);
+  }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'Content-Length smaller than the body, the rest sent later', async () => {
     const cut = okRerank.length - 10;
     const r = await rawHttp([head('/rerank', `Content-Length: ${cut}\r\n`), okRerank.slice(0, cut), 500, okRerank.slice(cut)], { waitMs: 3000 });
@@ -479,15 +480,15 @@ function cases(): Case[] {
   add('raw sockets', 'Content-Length that is not a number', async () => {
     const r = await rawHttp([head('/rerank', 'Content-Length: lots\r\n'), okRerank], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
-  }, 400);
+  }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'Content-Length and Transfer-Encoding together', async () => {
     const r = await rawHttp([head('/rerank', `Content-Length: ${okRerank.length}\r\nTransfer-Encoding: chunked\r\n`), okRerank], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
-  }, 400);
+  }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'a bad chunk size', async () => {
     const r = await rawHttp([head('/rerank', 'Transfer-Encoding: chunked\r\n'), 'zz\r\nabc\r\n0\r\n\r\n'], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
-  }, 400);
+  }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'a valid chunked body is served', async () => {
     const half = Math.floor(okRerank.length / 2);
     const chunk = (s: string): string => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
@@ -504,11 +505,11 @@ function cases(): Case[] {
   add('raw sockets', 'headers over 16 KB', async () => {
     const r = await rawHttp([head('/rerank', `X-Big: ${'h'.repeat(20_000)}\r\nContent-Length: ${okRerank.length}\r\n`), okRerank], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
-  }, 431);
+  }, 431, 'Protocol', /headers are larger/);
   add('raw sockets', 'not HTTP at all', async () => {
     const r = await rawHttp(['\u0016\u0003\u0001 hello, this is TLS maybe\r\n\r\n'], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
-  }, 400);
+  }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   return c;
 }
 

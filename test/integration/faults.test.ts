@@ -131,7 +131,7 @@ describe('an inference worker that dies', () => {
     assert.equal(fs.existsSync(crashFile), false, 'the worker consumed the fault file');
 
     await waitLog(s, /"msg":"inference worker restarted"/);
-    assert.ok(s.logs.some((l) => /"msg":"inference worker died; starting a new one".*exited with code 70/.test(l)));
+    assert.ok(s.logs.some((l) => l.includes('"msg":"inference worker died; starting a new one"') && /exited with code 70/.test(l)), s.logs.join('\n'));
     await until(() => ping(s), (p) => p.status === 200);
     assert.equal(await metric(s, 'reranker_inference_worker_restarts_total'), 1);
     assert.equal(await metric(s, 'reranker_inference_workers_live'), 1);
