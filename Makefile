@@ -10,7 +10,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-quick soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-quick bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -51,6 +51,10 @@ bench-quick: build models
 # Shorter: make soak SOAK_ARGS='--minutes 1'
 soak: build models
 	$(NODE) dist/bench/soak.js $(SOAK_ARGS)
+
+# S3 download: this downloader vs one plain GetObject (and one with inline MD5), against s3rver.
+bench-s3: build
+	$(NODE) dist/bench/s3download.js --mb 256 --rounds 5
 
 image:
 	docker build -f container/Dockerfile -t sagemaker-reranker:latest .

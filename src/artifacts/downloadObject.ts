@@ -94,7 +94,7 @@ async function headPlan(ctx: ObjectContext, task: ObjectTask): Promise<VerifyPla
 
 /** undefined when the file is complete and verified; else the mismatching digest. */
 async function fetchAndVerify(ctx: ObjectContext, task: ObjectTask, plan: VerifyPlan, fresh: boolean): Promise<{ got: string; resumed: number } | undefined> {
-  const starts = planRanges(task.size, ctx.rangeSize, ctx.rangeConcurrency, ctx.multipartThreshold);
+  const starts = planRanges(task.size, ctx.rangeSize, ctx.multipartThreshold);
   const n = starts.length;
   const etag = normalizeEtag(task.etag);
   const old = fresh ? undefined : ctx.state.get(task.key);

@@ -85,17 +85,18 @@ test('S3 client: checksums only when required for custom endpoints; endpoint sho
   assert.equal(await aws.config.region(), 'us-east-1');
 });
 
-test('range plan: part-size bulk, finer ranges for the last lap, one range under the threshold', () => {
+test('range plan: equal parts of the part size, one range under the threshold', () => {
   const MB = 1024 * 1024;
-  assert.deepEqual(planRanges(0, 16 * MB, 8, 64 * MB), []);
-  assert.deepEqual(planRanges(10 * MB, 16 * MB, 8, 64 * MB), [0]);
-  const starts = planRanges(256 * MB, 16 * MB, 4, 64 * MB);
+  assert.deepEqual(planRanges(0, 16 * MB, 64 * MB), []);
+  assert.deepEqual(planRanges(10 * MB, 16 * MB, 64 * MB), [0]);
+  assert.deepEqual(planRanges(100 * MB, 128 * MB, 64 * MB), [0]);
+  const starts = planRanges(256 * MB, 16 * MB, 64 * MB);
   const lens = starts.map((s, i) => (starts[i + 1] ?? 256 * MB) - s);
   assert.equal(lens.reduce((a, b) => a + b, 0), 256 * MB);
-  assert.deepEqual(lens.slice(0, 12), new Array(12).fill(16 * MB));
-  assert.deepEqual(lens.slice(12), new Array(16).fill(4 * MB));
-  const odd = planRanges(100 * MB + 5, 16 * MB, 8, 64 * MB);
+  assert.deepEqual(lens, new Array(16).fill(16 * MB));
+  const odd = planRanges(100 * MB + 5, 16 * MB, 64 * MB);
   assert.equal(odd[0], 0);
   assert.ok(odd.every((s, i) => i === 0 || s > (odd[i - 1] ?? 0)));
   assert.ok((odd[odd.length - 1] ?? 0) < 100 * MB + 5);
+  assert.equal(odd.length, 7);
 });
