@@ -93,7 +93,11 @@ function rawHttp(chunks: Array<string | Buffer | number>, opts: { end?: boolean;
 function rawResponses(text: string): { statuses: number[]; firstBody: string } {
   const statuses = [...text.matchAll(/HTTP\/1\.1 (\d{3})/g)].map((m) => Number(m[1]));
   const headEnd = text.indexOf('\r\n\r\n');
-  return { statuses, firstBody: headEnd >= 0 ? text.slice(headEnd + 4) : '' };
+  if (headEnd < 0) return { statuses, firstBody: '' };
+  // With a Content-Length, the first body ends there (another response may follow on the socket).
+  const length = /content-length: (\d+)/i.exec(text.slice(0, headEnd))?.[1];
+  const rest = text.slice(headEnd + 4);
+  return { statuses, firstBody: length === undefined ? rest : rest.slice(0, Number(length)) };
 }
 
 function rawRes(text: string, closed: boolean): Res {
