@@ -70,3 +70,11 @@ test('DEVICE=cpu splits the cores between two sessions unless told otherwise; GP
     assert.deepEqual([c.inferenceWorkers, c.intraOpThreads], [1, cores]);
   }
 });
+
+test('FAULT_INJECTION is off by default and accepts only worker-exit with an absolute path', () => {
+  assert.deepEqual(loadConfig({}).faultInjection, {});
+  assert.equal(loadConfig({ FAULT_INJECTION: 'worker-exit:/tmp/crash-now' }).faultInjection.workerExitFile, '/tmp/crash-now');
+  for (const bad of ['worker-exit:relative/path', 'worker-exit:', 'crash', 'worker-exit']) {
+    assert.throws(() => loadConfig({ FAULT_INJECTION: bad }), /FAULT_INJECTION/, bad);
+  }
+});
