@@ -162,6 +162,11 @@ describe('container/Dockerfile (GPU specifics)', () => {
     assert.ok(!envPairs(ins, 'ARG').some(([k]) => k.startsWith('ONNXRUNTIME_NODE_INSTALL')));
     assert.match(npmCi[0]!.args, /test -s node_modules\/onnxruntime-node\/bin\/napi-v6\/linux\/x64\/libonnxruntime_providers_cuda\.so/);
   });
+
+  it('approves onnxruntime-node\'s install script in package.json (npm 12 blocks unapproved ones)', () => {
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { allowScripts?: Record<string, boolean> };
+    assert.equal(pkg.allowScripts?.['onnxruntime-node'], true);
+  });
 });
 
 describe('container/Dockerfile.cpu (CPU specifics)', () => {
