@@ -2,6 +2,7 @@
  * Starts the real server as a child process (`node dist/src/cli.js serve`) on a free port and
  * talks to it over HTTP, the way SageMaker and users do.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { CLI, ROOT } from './paths';
 
@@ -104,6 +105,15 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     }
   }
   return server;
+}
+
+/** POST /rerank with raw_scores: the logits in input order (the response is sorted by score), and the headers. */
+export async function rerankRawScores(url: string, query: string, texts: readonly string[]): Promise<{ scores: number[]; headers: Headers }> {
+  const r = await postJson(`${url}/rerank`, { query, texts, raw_scores: true });
+  assert.equal(r.status, 200, r.text.slice(0, 500));
+  const scores = new Array<number>(texts.length);
+  for (const it of r.json as Array<{ index: number; score: number }>) scores[it.index] = it.score;
+  return { scores, headers: r.headers };
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; headers: Headers; json: any; text: string }> {

@@ -16,17 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { copyToTemp, ensureModel } from '../helpers/models';
+import { metric } from '../helpers/metrics';
 import { postJson, startServer, type TestServer } from '../helpers/server';
 
 const QUERY = 'warm up the engine';
 const TEXTS = Array.from({ length: 8 }, (_, i) => `document ${i} about warm weather and ${'engines '.repeat(i + 1)}`);
 type Ranked = Array<{ index: number; score: number }>;
-
-async function metric(s: TestServer, name: string): Promise<number> {
-  const text = await (await fetch(`${s.url}/metrics`)).text();
-  const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text);
-  return m ? Number(m[1]) : NaN;
-}
 
 async function ping(s: TestServer): Promise<{ status: number; body: string }> {
   const r = await fetch(`${s.url}/ping`);
@@ -71,7 +66,7 @@ describe('a session that throws for some inputs', () => {
     const again = await postJson(`${s.url}/rerank`, good);
     assert.equal(again.status, 200, again.text);
     assert.deepEqual(again.json, before.json);
-    assert.equal(await metric(s, 'reranker_inference_worker_restarts_total'), 0);
+    assert.equal(await metric(s.url, 'reranker_inference_worker_restarts_total'), 0);
   });
 
   it('fails only the request with the bad input when it shares batches with other requests', async () => {
@@ -133,15 +128,15 @@ describe('an inference worker that dies', () => {
     await waitLog(s, /"msg":"inference worker restarted"/);
     assert.ok(s.logs.some((l) => l.includes('"msg":"inference worker died; starting a new one"') && /exited with code 70/.test(l)), s.logs.join('\n'));
     await until(() => ping(s), (p) => p.status === 200);
-    assert.equal(await metric(s, 'reranker_inference_worker_restarts_total'), 1);
-    assert.equal(await metric(s, 'reranker_inference_workers_live'), 1);
+    assert.equal(await metric(s.url, 'reranker_inference_worker_restarts_total'), 1);
+    assert.equal(await metric(s.url, 'reranker_inference_workers_live'), 1);
     const after = await rerank();
     assert.equal(after.status, 200, after.text);
     assert.deepEqual(after.json, baseline);
   });
 
   it('a crash loop: /ping says 503 while no worker is alive, and 200 once a restart sticks', async () => {
-    const restartsBefore = await metric(s, 'reranker_inference_worker_restarts_total');
+    const restartsBefore = await metric(s.url, 'reranker_inference_worker_restarts_total');
     fs.writeFileSync(crashFile, 'always');
     const r = await rerank();
     assert.equal(r.status, 424, r.text);
@@ -153,21 +148,21 @@ describe('an inference worker that dies', () => {
     assert.equal(refused.status, 503, refused.text);
     fs.rmSync(crashFile);
     await until(() => ping(s), (p) => p.status === 200);
-    assert.ok((await metric(s, 'reranker_inference_worker_restarts_total')) >= restartsBefore + 1);
+    assert.ok((await metric(s.url, 'reranker_inference_worker_restarts_total')) >= restartsBefore + 1);
     const back = await rerank();
     assert.equal(back.status, 200, back.text);
     assert.deepEqual(back.json, baseline);
   });
 
   it('a crash loop that does not end: gives up after 6 crashes in a row with one clear log line, /ping stays 503', async () => {
-    const restartsBefore = await metric(s, 'reranker_inference_worker_restarts_total');
+    const restartsBefore = await metric(s.url, 'reranker_inference_worker_restarts_total');
     fs.writeFileSync(crashFile, 'always');
     const r = await rerank();
     assert.equal(r.status, 424, r.text);
     const line = await waitLog(s, /"msg":"inference engine unhealthy: /);
     assert.match(line, /crashed 6 times in a row without finishing a batch .*not restarting it again; replace this instance/);
     assert.equal(s.logs.filter((l) => l.includes('inference engine unhealthy')).length, 1);
-    assert.equal(await metric(s, 'reranker_inference_worker_restarts_total'), restartsBefore + 5);
+    assert.equal(await metric(s.url, 'reranker_inference_worker_restarts_total'), restartsBefore + 5);
     fs.rmSync(crashFile);
     const p = await ping(s);
     assert.equal(p.status, 503);
@@ -175,7 +170,7 @@ describe('an inference worker that dies', () => {
     const refused = await rerank();
     assert.equal(refused.status, 503, refused.text);
     assert.equal(refused.json.error_type, 'Unhealthy');
-    assert.equal(await metric(s, 'reranker_inference_worker_restarts_total'), restartsBefore + 5, 'no restarts after giving up');
+    assert.equal(await metric(s.url, 'reranker_inference_worker_restarts_total'), restartsBefore + 5, 'no restarts after giving up');
   });
 });
 

@@ -7,49 +7,15 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeWorkload } from '../../bench/workload';
 import { ensureModel } from '../helpers/models';
+import { sampleValue, scrape, waitFor, type Samples } from '../helpers/metrics';
 import { postJson, startServer, type TestServer } from '../helpers/server';
 
 const MARKER = 'zqxmarker7731'; // a word no log line may hold at info level
 const SECRET = 'obsSecretKey/9f3Kq+TESTONLY';
 const LIMIT = 128; // MAX_CONCURRENT_REQUESTS, in pairs
 
-type Samples = Map<string, number>;
-
-/** Every sample of the exposition, keyed by `name{labels}` as written (labels in prom-client's order). */
-async function scrape(url: string): Promise<{ text: string; samples: Samples }> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const samples: Samples = new Map();
-  for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const cut = line.lastIndexOf(' ');
-    samples.set(line.slice(0, cut), Number(line.slice(cut + 1)));
-  }
-  return { text, samples };
-}
-
-/** The one sample whose name is `name` and whose labels include all of `labels`; 0 when there is none yet. */
-function value(samples: Samples, name: string, labels: Record<string, string> = {}): number {
-  let found: number | undefined;
-  for (const [key, v] of samples) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})?$/.exec(key);
-    if (!m || m[1] !== name) continue;
-    const have = new Map([...(m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((x) => [x[1]!, x[2]!]));
-    if (Object.entries(labels).every(([k, want]) => have.get(k) === want)) {
-      assert.equal(found, undefined, `more than one sample of ${name} matches ${JSON.stringify(labels)}`);
-      found = v;
-    }
-  }
-  return found ?? 0;
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+/** A sample's value; 0 when the metric has no sample yet (a labelled counter before its first increment). */
+const value = (samples: Samples, name: string, labels: Record<string, string> = {}): number => sampleValue(samples, name, labels) ?? 0;
 
 function jsonLines(logs: readonly string[]): Array<Record<string, any>> {
   return logs.map((l) => {

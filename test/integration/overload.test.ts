@@ -12,25 +12,10 @@ import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { makeWorkload } from '../../bench/workload';
 import { ensureModel } from '../helpers/models';
+import { metric, waitFor } from '../helpers/metrics';
 import { postJson, startServer, type TestServer } from '../helpers/server';
 
 const LIMIT = 64;
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([\\d.e+-]+)$`, 'm').exec(text);
-  assert.ok(m, `${name} is not in /metrics`);
-  return Number(m[1]);
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 30_000, state?: () => Promise<string>): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out after ${timeoutMs / 1000} s waiting for ${what}${state ? ` (${await state()})` : ''}`);
-}
 
 /** Documents long enough to fill the 512-token window: each admitted pair is real work. */
 const LONG = makeWorkload({ requests: 12, seed: 5 })

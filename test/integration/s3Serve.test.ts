@@ -11,7 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { ensureModel } from '../helpers/models';
 import { CLI } from '../helpers/paths';
 import { removeTempDirs, startS3rver, tempDir, type S3rverHandle } from '../helpers/s3rver';
-import { postJson, startServer, type TestServer } from '../helpers/server';
+import { rerankRawScores, startServer, type TestServer } from '../helpers/server';
 
 const QUERY = 'What is the capital of France?';
 const TEXTS = ['Paris is the capital and largest city of France.', 'The Great Wall of China is visible from space.', 'Berlin is the capital of Germany.'];
@@ -33,11 +33,7 @@ async function upload(dir: string, uri: string, endpoint: string, tar: boolean):
   return m[1]!;
 }
 
-async function scores(s: TestServer): Promise<number[]> {
-  const r = await postJson(`${s.url}/rerank`, { query: QUERY, texts: TEXTS, raw_scores: true });
-  assert.equal(r.status, 200, r.text);
-  return (r.json as Array<{ index: number; score: number }>).sort((a, b) => a.index - b.index).map((x) => x.score);
-}
+const scores = async (s: TestServer): Promise<number[]> => (await rerankRawScores(s.url, QUERY, TEXTS)).scores;
 
 function assertScores(got: number[], want: number[]): void {
   assert.equal(got.length, want.length);

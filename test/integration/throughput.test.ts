@@ -9,32 +9,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { makeWorkload } from '../../bench/workload';
 import { ensureModel } from '../helpers/models';
-import { postJson, startServer, type TestServer } from '../helpers/server';
-
-async function metric(url: string, name: string): Promise<number> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const m = new RegExp(`^${name} ([\\d.e+-]+)$`, 'm').exec(text);
-  assert.ok(m, `${name} is not in /metrics`);
-  return Number(m[1]);
-}
-
-/** raw_scores by input index (the response is sorted by score). */
-async function scores(url: string, query: string, texts: readonly string[]): Promise<{ scores: number[]; headers: Headers }> {
-  const r = await postJson(`${url}/rerank`, { query, texts, raw_scores: true });
-  assert.equal(r.status, 200, r.text);
-  const out = new Array<number>(texts.length);
-  for (const it of r.json as Array<{ index: number; score: number }>) out[it.index] = it.score;
-  return { scores: out, headers: r.headers };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`timed out waiting for ${what}`);
-}
+import { metric, waitFor } from '../helpers/metrics';
+import { postJson, rerankRawScores as scores, startServer, type TestServer } from '../helpers/server';
 
 describe('throughput: batching across requests, disconnects (minilm-l2, 2 inference workers)', () => {
   let s: TestServer;
@@ -53,7 +29,7 @@ describe('throughput: batching across requests, disconnects (minilm-l2, 2 infere
     // hold pairs of several requests.
     const reqs = makeWorkload({ requests: 24, seed: 7 }).map((r) => ({ query: r.query, texts: r.texts.slice(0, 8).map((t) => t.split(' ').slice(0, 25).join(' ')) }));
     const batches0 = await metric(s.url, 'reranker_batches_total');
-    const single0 = await metric(s.url, 'reranker_batch_requests_bucket{le="1"}');
+    const single0 = await metric(s.url, 'reranker_batch_requests_bucket', { le: '1' });
     const all0 = await metric(s.url, 'reranker_batch_requests_count');
     const run0 = await metric(s.url, 'reranker_batch_run_seconds_sum');
     const t0 = performance.now();
@@ -65,7 +41,7 @@ describe('throughput: batching across requests, disconnects (minilm-l2, 2 infere
     const run = (await metric(s.url, 'reranker_batch_run_seconds_sum')) - run0;
     assert.ok(run <= WORKERS * wall, `batch run times add up to ${run.toFixed(3)} s in ${wall.toFixed(3)} s with ${WORKERS} workers`);
     t.diagnostic(`${reqs.length} concurrent requests ran in ${batches} batches`);
-    const shared = (await metric(s.url, 'reranker_batch_requests_count')) - all0 - ((await metric(s.url, 'reranker_batch_requests_bucket{le="1"}')) - single0);
+    const shared = (await metric(s.url, 'reranker_batch_requests_count')) - all0 - ((await metric(s.url, 'reranker_batch_requests_bucket', { le: '1' })) - single0);
     t.diagnostic(`${shared} of them held pairs of several requests`);
     assert.ok(shared >= 1, `${batches} batches for ${reqs.length} concurrent requests, none holding pairs of two requests: no batching across requests`);
 
@@ -104,8 +80,6 @@ describe('throughput: batching across requests, disconnects (minilm-l2, 2 infere
     assert.equal(docs.length, 1500);
     const pairs0 = await metric(s.url, 'reranker_batch_pairs_sum');
     const batches0 = await metric(s.url, 'reranker_batches_total');
-    const single0 = await metric(s.url, 'reranker_batch_requests_bucket{le="1"}');
-    const all0 = await metric(s.url, 'reranker_batch_requests_count');
     const controller = new AbortController();
     const sent = fetch(`${s.url}/rerank`, {
       method: 'POST',

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { mulberry32 } from '../../scripts/onnx/prng';
 import { ensureModel } from '../helpers/models';
-import { postJson, startServer, type TestServer } from '../helpers/server';
+import { postJson, rerankRawScores, startServer, type TestServer } from '../helpers/server';
 
 const WORDS = 'the river city market north winter paper music garden signal engine forest model bridge harbor story light'.split(' ');
 
@@ -24,13 +24,7 @@ function rssBytes(pid: number): number {
   return Number(m[1]) * 1024;
 }
 
-async function scoresOf(url: string, query: string, texts: readonly string[]): Promise<number[]> {
-  const r = await postJson(`${url}/rerank`, { query, texts, raw_scores: true });
-  assert.equal(r.status, 200, r.text.slice(0, 300));
-  const out = new Array<number>(texts.length);
-  for (const it of r.json as Array<{ index: number; score: number }>) out[it.index] = it.score;
-  return out;
-}
+const scoresOf = async (url: string, query: string, texts: readonly string[]): Promise<number[]> => (await rerankRawScores(url, query, texts)).scores;
 
 describe('throughput: large requests (tiny model)', () => {
   let s: TestServer;
