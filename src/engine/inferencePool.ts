@@ -62,7 +62,8 @@ export class InferencePool {
   private readonly slots: Slot[] = [];
   private nextId = 1;
   private closing = false;
-  private infoValue: Omit<PoolInfo, 'liveWorkers' | 'restarts' | 'failure'> | undefined;
+  /** What the first worker reported; the counts are read live in `info`. */
+  private infoValue: Omit<PoolInfo, 'workers' | 'liveWorkers' | 'restarts' | 'failure'> | undefined;
   private restarts = 0;
   private crashesInARow = 0;
   private failure: string | undefined;
@@ -165,7 +166,6 @@ export class InferencePool {
             this.infoValue ??= {
               provider: msg.provider,
               ...(msg.fallbackReason !== undefined ? { fallbackReason: msg.fallbackReason } : {}),
-              workers: 0,
               inputNames: msg.inputNames,
               outputNames: msg.outputNames,
             };

@@ -7,7 +7,7 @@ import express, { type Request, type Response } from 'express';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { registry } from '../metrics';
-import { createContext } from './context';
+import { createContext, type RequestContext } from './context';
 import { errorHandler } from './errorHandler';
 import { cohereRerankV1, cohereRerankV2 } from './handlers/cohereRerank';
 import { markVariant, modelErrorHandler } from './handlers/sagemakerFacade';
@@ -17,7 +17,7 @@ import { invocations } from './invocations';
 import { buildInfo } from './info';
 import { openApiDocument } from './openapi';
 import { readJsonBody } from './body';
-import { parseCustomAttributes } from './options';
+import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
 import type { ServerState } from './state';
 
@@ -69,26 +69,18 @@ export function createApp(deps: AppDeps): express.Express {
     res.send(await registry.metrics());
   });
 
-  app.post('/rerank', async (req, res) => {
-    const ctx = createContext(state, req, res);
-    res.json(await teiRerank(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
-  });
-
-  app.post('/predict', async (req, res) => {
-    const ctx = createContext(state, req, res);
-    res.json(await teiPredict(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
-  });
-
+  // The JSON-only scoring routes: a JSON body, options from the body and the custom-attributes header.
+  const jsonRoute =
+    (handler: (ctx: RequestContext, body: unknown, attributes: BodyOptions) => Promise<unknown>) =>
+    async (req: Request, res: Response): Promise<void> => {
+      const ctx = createContext(state, req, res);
+      res.json(await handler(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
+    };
+  app.post('/rerank', jsonRoute(teiRerank));
+  app.post('/predict', jsonRoute(teiPredict));
   // Cohere's rerank API (v1 is also Jina's shape): clients switch by changing their base URL.
-  app.post('/v1/rerank', async (req, res) => {
-    const ctx = createContext(state, req, res);
-    res.json(await cohereRerankV1(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
-  });
-
-  app.post('/v2/rerank', async (req, res) => {
-    const ctx = createContext(state, req, res);
-    res.json(await cohereRerankV2(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
-  });
+  app.post('/v1/rerank', jsonRoute(cohereRerankV1));
+  app.post('/v2/rerank', jsonRoute(cohereRerankV2));
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.version));
