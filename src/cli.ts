@@ -8,7 +8,7 @@ import { isAppError, messageOf } from './errors';
 import { configureLog, logger } from './log';
 import { VERSION } from './version';
 import { start } from './main';
-import { inspectModel } from './spec/inspect';
+import { inspectModel } from './modelSpec/inspect';
 import { uploadModel } from './artifacts/upload';
 
 const USAGE = `usage:

@@ -12,8 +12,8 @@ import { createApp } from './http/app';
 import { onClientError } from './http/clientError';
 import { ServerState } from './http/state';
 import { logger } from './log';
-import { buildSpec } from './spec/buildSpec';
-import { readModelFiles } from './spec/readModelFiles';
+import { buildSpec } from './modelSpec/buildSpec';
+import { readModelFiles } from './modelSpec/readModelFiles';
 import { reportReady } from './startupSummary';
 import { VERSION } from './version';
 

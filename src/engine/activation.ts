@@ -1,5 +1,5 @@
 /** Turns logits into scores per the spec's activation (or returns them as they are for raw_scores). */
-import type { Activation } from '../spec/types';
+import type { Activation } from '../modelSpec/types';
 
 export function activate(logits: Float32Array, numLabels: number, activation: Activation): Float64Array {
   const out = new Float64Array(logits.length);

@@ -12,7 +12,7 @@
  */
 import { AppError } from '../errors';
 import type { Scheduler } from '../batching/scheduler';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../modelSpec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { PackedChunks } from '../tokenize/types';
 import type { Permits } from './permits';

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../modelSpec/types';
 import { TokenizerPool } from '../tokenize/tokenizerPool';
 import { InferencePool } from './inferencePool';
 import { Reranker } from './reranker';

@@ -2,7 +2,7 @@
  * Every message that crosses the boundary between the main thread and an inference worker.
  * One file holds them all so that both sides agree on the shapes.
  */
-import type { ModelInputs } from '../spec/types';
+import type { ModelInputs } from '../modelSpec/types';
 
 export type DeviceRequest = 'auto' | 'cuda' | 'cpu';
 export type Provider = 'cuda' | 'cpu';

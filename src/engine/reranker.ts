@@ -5,7 +5,7 @@
  */
 import { AppError } from '../errors';
 import { Scheduler } from '../batching/scheduler';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../modelSpec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
 import { scoreDocChunks, truncateDocuments, type ChunkedScoreOptions, type ChunkedScoreResult } from './chunkedScoring';

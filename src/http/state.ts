@@ -3,7 +3,7 @@
  * resolved, so every route reads the phase from here: /ping is 200 only in 'ready'.
  */
 import type { Reranker } from '../engine/reranker';
-import type { ModelSpec } from '../spec/types';
+import type { ModelSpec } from '../modelSpec/types';
 
 export type Phase = 'starting' | 'resolving' | 'loading' | 'warming' | 'ready' | 'draining' | 'failed';
 

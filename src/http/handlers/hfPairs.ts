@@ -7,7 +7,7 @@
  * Only on /invocations: /predict keeps TEI's shape.
  */
 import { activate } from '../../engine/activation';
-import type { Activation } from '../../spec/types';
+import type { Activation } from '../../modelSpec/types';
 import type { TextPair } from '../../tokenize/types';
 import type { RequestContext } from '../context';
 import { resolveOptions, type BodyOptions } from '../options';

@@ -1,5 +1,5 @@
 /**
- * The self-written ONNX reader (src/spec/onnxGraph.ts) against graphs encoded by onnx-proto (the
+ * The self-written ONNX reader (src/modelSpec/onnxGraph.ts) against graphs encoded by onnx-proto (the
  * reference encoder, a devDependency), and buildSpec on what it reads: shapes that refuse,
  * old-style initializer inputs, external data, fused and renamed position tables.
  */
@@ -9,11 +9,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { onnx } from 'onnx-proto';
-import { parseOnnxGraph, readOnnxGraph } from '../../src/spec/onnxGraph';
-import { readModelFiles } from '../../src/spec/readModelFiles';
-import { buildSpec } from '../../src/spec/buildSpec';
-import { inspectModel } from '../../src/spec/inspect';
-import type { ModelFiles } from '../../src/spec/types';
+import { parseOnnxGraph, readOnnxGraph } from '../../src/modelSpec/onnxGraph';
+import { readModelFiles } from '../../src/modelSpec/readModelFiles';
+import { buildSpec } from '../../src/modelSpec/buildSpec';
+import { inspectModel } from '../../src/modelSpec/inspect';
+import type { ModelFiles } from '../../src/modelSpec/types';
 
 const tmpDirs: string[] = [];
 function tmpDir(): string {

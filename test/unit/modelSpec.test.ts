@@ -6,10 +6,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildSpec } from '../../src/spec/buildSpec';
-import { readModelFiles } from '../../src/spec/readModelFiles';
+import { buildSpec } from '../../src/modelSpec/buildSpec';
+import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 import { isAppError } from '../../src/errors';
-import type { ModelFiles, ModelSpec, OnnxGraphInfo, SpecOverrides, SpecResult } from '../../src/spec/types';
+import type { ModelFiles, ModelSpec, OnnxGraphInfo, SpecOverrides, SpecResult } from '../../src/modelSpec/types';
 
 /** The repo root, whether this runs from test/unit (tsx) or dist/test/unit (compiled). */
 function repoRoot(): string {

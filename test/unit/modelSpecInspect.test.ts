@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inspectModel } from '../../src/spec/inspect';
-import { readModelFiles } from '../../src/spec/readModelFiles';
+import { inspectModel } from '../../src/modelSpec/inspect';
+import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 
 function repoRoot(): string {
   for (let d = __dirname; ; d = path.dirname(d)) {

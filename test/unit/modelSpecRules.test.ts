@@ -3,8 +3,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildSpec } from '../../src/spec/buildSpec';
-import type { ModelSpec, SpecResult } from '../../src/spec/types';
+import { buildSpec } from '../../src/modelSpec/buildSpec';
+import type { ModelSpec, SpecResult } from '../../src/modelSpec/types';
 
 function ok(r: SpecResult): ModelSpec {
   if (!r.ok) assert.fail(`expected a spec, got refusal: ${r.reason}`);
