@@ -10,6 +10,7 @@ import { buildBertModel } from './onnx/bertGraph';
 import { buildLexicalOverlapModel, DEFAULT_LEXICAL } from './onnx/lexicalGraph';
 import { parseVocab, tokenWeights } from './onnx/tokenWeights';
 import { bertConfigJson, labelNames, readVocab, writeTokenizerFiles } from './hfModelFiles';
+import { DECODER_PRESETS, generateDecoder, isDecoderPreset, type DecoderPresetName } from './genDecoder';
 import { BERT_PRESETS, isPresetName, PRESET_NAMES, type PresetName } from './modelPresets';
 
 /** Bumped only when the bytes written for the same options change on purpose. */
@@ -18,8 +19,8 @@ export const GENERATOR_VERSION = '1';
 export interface GenerateModelOptions {
   /** output folder, created if missing; files of the same name are overwritten */
   out: string;
-  /** default 'tiny' */
-  preset?: PresetName;
+  /** default 'tiny'; the qwen3-* presets are decoder LLM rerankers (scripts/genDecoder.ts) */
+  preset?: PresetName | DecoderPresetName;
   /** overrides of the preset's shape (not allowed with 'demo') */
   layers?: number;
   hidden?: number;
@@ -99,7 +100,10 @@ function modelBytesFor(o: GenerateModelOptions, preset: PresetName, seed: number
 
 export async function generateModel(o: GenerateModelOptions): Promise<GeneratedModel> {
   const preset = o.preset ?? 'tiny';
-  if (!isPresetName(preset)) throw new Error(`unknown preset ${String(preset)}; expected one of ${PRESET_NAMES.join(', ')}`);
+  if (isDecoderPreset(preset)) {
+    return generateDecoder({ out: o.out, preset, ...(o.seed !== undefined ? { seed: o.seed } : {}), ...(o.layers !== undefined ? { layers: o.layers } : {}) });
+  }
+  if (!isPresetName(preset)) throw new Error(`unknown preset ${String(preset)}; expected one of ${[...PRESET_NAMES, ...DECODER_PRESETS].join(', ')}`);
   const seed = o.seed ?? 42;
   if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed must be an integer in [0, 2^32), got ${seed}`);
   const layout = o.layout ?? 'root';
@@ -117,7 +121,7 @@ export async function generateModel(o: GenerateModelOptions): Promise<GeneratedM
   return { dir, modelFile, modelBytes: built.onnx.byteLength };
 }
 
-const USAGE = `usage: gen-model [--preset ${PRESET_NAMES.join('|')}] --out DIR [options]
+const USAGE = `usage: gen-model [--preset ${[...PRESET_NAMES, ...DECODER_PRESETS].join('|')}] --out DIR [options]
   --layers N --hidden N --heads N --intermediate N --max-position N   override the preset's shape
   --vocab-size N     word-embedding rows (default the tokenizer's 30522; fewer: runs fail on higher token ids)
   --labels N|a,b,c   number of labels (LABEL_0..) or their names; >1 makes a classifier (default 1)
@@ -146,6 +150,7 @@ export function parseCliArgs(argv: string[]): GenerateModelOptions | 'help' {
   if (values.help) return 'help';
   if (!values.out) throw new Error('--out DIR is required');
   const preset = values.preset ?? 'tiny';
+  if (isDecoderPreset(preset)) return { out: values.out, preset, ...(values.seed ? { seed: Number(values.seed) } : {}), ...(values.layers ? { layers: Number(values.layers) } : {}) };
   if (!isPresetName(preset)) throw new Error(`unknown preset ${preset}; expected one of ${PRESET_NAMES.join(', ')}`);
   const layout = values.layout ?? 'root';
   if (layout !== 'root' && layout !== 'onnx') throw new Error(`--layout must be root or onnx, got ${layout}`);

@@ -105,7 +105,12 @@ export class GraphBuilder {
 
   /** Serializes a complete ModelProto. */
   encode(meta: ModelMeta): Uint8Array {
-    const model: onnx.IModelProto = {
+    return onnx.ModelProto.encode(this.model(meta)).finish();
+  }
+
+  /** The ModelProto as an object (for callers that move weights to external data first). */
+  model(meta: ModelMeta): onnx.IModelProto {
+    return {
       // IR 8 is what opset 17 requires (onnx 1.12+).
       irVersion: 8,
       producerName: meta.producerName,
@@ -121,6 +126,5 @@ export class GraphBuilder {
         output: this.outputs,
       },
     };
-    return onnx.ModelProto.encode(model).finish();
   }
 }
