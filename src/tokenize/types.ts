@@ -10,6 +10,8 @@ export interface EncodeOptions {
   readonly direction: TruncationSide;
   /** Model window including special tokens. */
   readonly maxLength: number;
+  /** Decoder LLM rerankers: the prompt's instruction (undefined: the spec's default). */
+  readonly instruction?: string;
 }
 
 /** One encoded (query, document) pair. */

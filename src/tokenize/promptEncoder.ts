@@ -1,0 +1,83 @@
+/**
+ * (query, document) -> ids for decoder LLM rerankers, exactly as their reference code builds them:
+ * prefix_ids + body_ids + suffix_ids, each part tokenized on its own without special tokens, and
+ * only the body truncated, to max_length - len(prefix_ids) - len(suffix_ids) tokens. The document
+ * is the end of Qwen3's body, so the document loses tokens, never the prefix, suffix or query.
+ * The model then scores the token that would follow the suffix.
+ */
+import { AppError } from '../errors';
+import { fillBody, type PromptTemplate } from '../modelSpec/promptTemplates';
+import type { EncodedPair, EncodeOptions } from './types';
+
+export interface TextEncoder {
+  /** Token ids of one text, no special tokens added (added tokens in the text are matched). */
+  encodeText(text: string): Int32Array;
+}
+
+function concat(parts: readonly Int32Array[]): Int32Array {
+  const out = new Int32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+export class PromptEncoder {
+  readonly prefixIds: Int32Array;
+  readonly suffixIds: Int32Array;
+
+  constructor(
+    private readonly enc: TextEncoder,
+    readonly template: PromptTemplate,
+  ) {
+    this.prefixIds = enc.encodeText(template.prefix);
+    this.suffixIds = enc.encodeText(template.suffix);
+  }
+
+  /** The instruction a request's value (or its absence) resolves to. */
+  instructionFor(requested: string | undefined): string | undefined {
+    return this.template.defaultInstruction === undefined ? undefined : requested ?? this.template.defaultInstruction;
+  }
+
+  encode(query: string, doc: string | null, opts: EncodeOptions, index = 0): EncodedPair {
+    const { head, tail } = fillBody(this.template, query, this.instructionFor(opts.instruction));
+    const fixed = this.prefixIds.length + this.suffixIds.length;
+    const budget = opts.maxLength - fixed;
+    if (budget < 1) {
+      throw new AppError('Config', `max length ${opts.maxLength} cannot hold the ${fixed} tokens of the ${this.template.name} prompt`);
+    }
+    const document = doc ?? '';
+    let body = this.enc.encodeText(head + document + tail);
+    let truncated = false;
+    if (body.length > budget) {
+      if (!opts.truncate) {
+        throw new AppError(
+          'Validation',
+          `pair ${index} has ${body.length + fixed} tokens with the prompt, more than the model's ${opts.maxLength} (set truncate=true to cut it)`,
+        );
+      }
+      truncated = true;
+      body = this.cutBody(body, head, document, tail, budget, opts);
+    }
+    const ids = concat([this.prefixIds, body, this.suffixIds]);
+    return { ids, typeIds: new Uint8Array(ids.length), truncated };
+  }
+
+  /**
+   * The reference truncates the tokenized body from the right (truncation='longest_first' on one
+   * sequence); with the document last that cuts only the document. A template with text after the
+   * document, or left truncation, cuts the document's own ids so the rest of the body survives.
+   */
+  private cutBody(body: Int32Array, head: string, document: string, tail: string, budget: number, opts: EncodeOptions): Int32Array {
+    if (tail === '' && opts.direction === 'right') return body.subarray(0, budget);
+    const h = this.enc.encodeText(head);
+    const t = this.enc.encodeText(tail);
+    const keep = budget - h.length - t.length;
+    if (keep < 0) return body.subarray(0, budget); // the query alone overflows: as the reference would
+    const d = this.enc.encodeText(document);
+    const kept = opts.direction === 'right' ? d.subarray(0, keep) : d.subarray(d.length - keep);
+    return concat([h, kept, t]);
+  }
+}
