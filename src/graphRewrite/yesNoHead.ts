@@ -1,0 +1,137 @@
+/**
+ * The load-time rewrite of a causal-LM export into a yes/no scorer. The export computes logits
+ * [batch, seq, vocab] (151,669 floats per token for Qwen3: 310 MB per 512-token pair in fp32) and
+ * the scorer needs 2 numbers per pair. The rewritten graph gathers each row's last real position
+ * (the last attention_mask=1 column, so either padding side works) from the hidden state that fed
+ * the LM head, and multiplies it by only the scoring tokens' head rows: output `yes_no_logits`
+ * [batch, k], k = 1 or 2, in the order of the token ids given.
+ *
+ * Recognized heads: MatMul(h, W) with W an initializer [hidden, vocab] (an untied lm_head, stored
+ * transposed as torch exports it), or W = Transpose(E) of an initializer [vocab, hidden] (a head tied
+ * to the embedding), through Identity nodes; an optional Cast after the MatMul (fp16 exports) is
+ * kept. The rows are picked with a Gather on the weight itself, so weights in external data files
+ * need nothing special and are never read. Anything else returns a reason and the model is served
+ * unrewritten.
+ */
+import { nodeProto, int64Tensor, tensorValueInfo, lengthDelimitedHeader, varint, concatBytes, MessageWriter } from './protobufWriter';
+import type { ModelLayout, NodeInfo, Range } from './onnxLayout';
+
+export const YES_NO_OUTPUT = 'yes_no_logits';
+
+/** One piece of the output file: bytes copied from the source, or new bytes. */
+export type Segment = Range | Uint8Array;
+
+export type RewritePlan =
+  | { readonly ok: true; readonly segments: Segment[]; readonly how: string; readonly dropped: string[] }
+  | { readonly ok: false; readonly reason: string };
+
+const P = 'yes_no_rewrite/';
+
+export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[], logitsName = 'logits', maskName = 'attention_mask'): RewritePlan {
+  const fail = (reason: string): RewritePlan => ({ ok: false, reason });
+  if (layout.opset < 13) return fail(`opset ${layout.opset} is older than 13 (GatherND with batch_dims, ArgMax)`);
+  const out = layout.outputs.find((o) => o.name === logitsName);
+  if (!out) return fail(`the graph has no output named ${logitsName}`);
+  if (!layout.inputs.some((i) => i.name === maskName)) return fail(`the graph has no ${maskName} input to find each row's last token`);
+  const producer = new Map<string, NodeInfo>();
+  const uses = new Map<string, number>();
+  for (const n of layout.nodes) {
+    for (const o of n.outputs) producer.set(o, n);
+    for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
+  }
+  for (const o of layout.outputs) uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
+
+  const removed: NodeInfo[] = [];
+  let last = producer.get(logitsName);
+  let cast: NodeInfo | undefined;
+  if (last?.opType === 'Cast') {
+    cast = last;
+    removed.push(last);
+    last = producer.get(last.inputs[0]!);
+  }
+  if (!last) return fail(`${logitsName} is not produced by a node of the main graph (a merged decoder computes it inside an If branch)`);
+  if (last.opType !== 'MatMul' || last.domain !== '') return fail(`${logitsName} comes from ${last.opType}, not the MatMul of an LM head`);
+  if (cast && uses.get(last.outputs[0]!) !== 1) return fail('the LM-head MatMul output is used elsewhere');
+  removed.push(last);
+  const hidden = last.inputs[0]!;
+
+  // Follow W back through Identity nodes to an initializer, possibly behind a Transpose.
+  let w = last.inputs[1]!;
+  const skipIdentity = (name: string): string => {
+    for (let n = producer.get(name); n?.opType === 'Identity'; n = producer.get(name)) name = n.inputs[0]!;
+    return name;
+  };
+  w = skipIdentity(w);
+  const transpose = producer.get(w);
+  const nodes: Uint8Array[] = [];
+  const inits: MessageWriter[] = [int64Tensor(`${P}one`, [], [1]), int64Tensor(`${P}token_ids`, [tokenIds.length], [...tokenIds])];
+  let weight: string;
+  let how: string;
+  if (transpose?.opType === 'Transpose') {
+    const perm = transpose.ints.get('perm');
+    if (perm && !(perm.length === 2 && perm[0] === 1 && perm[1] === 0)) return fail(`the LM head's Transpose has perm [${perm.join(',')}]`);
+    const e = skipIdentity(transpose.inputs[0]!);
+    const table = layout.initializers.get(e);
+    if (!table || table.dims.length !== 2) return fail(`the LM head's Transpose input ${e} is not a 2-D initializer`);
+    if (Math.max(...tokenIds) >= table.dims[0]!) return fail(`token id ${Math.max(...tokenIds)} is outside the LM head's ${table.dims[0]} rows`);
+    nodes.push(nodeProto('Gather', `${P}rows`, [e, `${P}token_ids`], [`${P}rows`], { axis: { int: 0 } }));
+    nodes.push(nodeProto('Transpose', `${P}rows_t`, [`${P}rows`], [`${P}weight`], { perm: { ints: [1, 0] } }));
+    weight = `${P}weight`;
+    how = `tied head: rows [${tokenIds.join(', ')}] of ${e} [${table.dims.join(', ')}] (through a Transpose)`;
+    if (uses.get(transpose.outputs[0]!) === 1) removed.push(transpose);
+  } else {
+    const table = layout.initializers.get(w);
+    if (!table || table.dims.length !== 2) return fail(`the LM head's weight ${w} is ${transpose ? `computed by ${transpose.opType}` : 'not a 2-D initializer'}`);
+    if (Math.max(...tokenIds) >= table.dims[1]!) return fail(`token id ${Math.max(...tokenIds)} is outside the LM head's ${table.dims[1]} columns`);
+    nodes.push(nodeProto('Gather', `${P}columns`, [w, `${P}token_ids`], [`${P}weight`], { axis: { int: 1 } }));
+    weight = `${P}weight`;
+    how = `lm_head: columns [${tokenIds.join(', ')}] of ${w} [${table.dims.join(', ')}]`;
+  }
+
+  // Last real position per row: argmax over mask * (1..L) picks the last 1 for left or right padding.
+  nodes.push(
+    nodeProto('Cast', `${P}mask_f`, [maskName], [`${P}mask_f`], { to: { int: 1 } }),
+    nodeProto('Shape', `${P}mask_shape`, [maskName], [`${P}mask_shape`]),
+    nodeProto('Gather', `${P}len`, [`${P}mask_shape`, `${P}one`], [`${P}len`], { axis: { int: 0 } }),
+    nodeProto('Add', `${P}len1`, [`${P}len`, `${P}one`], [`${P}len1`]),
+    nodeProto('Range', `${P}pos`, [`${P}one`, `${P}len1`, `${P}one`], [`${P}pos`]),
+    nodeProto('Cast', `${P}pos_f`, [`${P}pos`], [`${P}pos_f`], { to: { int: 1 } }),
+    nodeProto('Mul', `${P}weighted`, [`${P}mask_f`, `${P}pos_f`], [`${P}weighted`]),
+    nodeProto('ArgMax', `${P}last`, [`${P}weighted`], [`${P}last`], { axis: { int: 1 }, keepdims: { int: 1 } }),
+    nodeProto('GatherND', `${P}hidden_last`, [hidden, `${P}last`], [`${P}hidden_last`], { batch_dims: { int: 1 } }),
+    nodeProto('MatMul', `${P}matmul`, [`${P}hidden_last`, weight], [cast ? `${P}matmul` : YES_NO_OUTPUT]),
+  );
+  if (cast) nodes.push(nodeProto('Cast', `${P}cast`, [`${P}matmul`], [YES_NO_OUTPUT], { to: { int: cast.ints.get('to')?.[0] ?? 1 } }));
+
+  // Graph outputs: logits and the present.* KV caches go (nobody reads them when scoring).
+  const dropped = layout.outputs.filter((o) => o.name === logitsName || o.name.startsWith('present')).map((o) => o.name);
+  const removedRanges = new Set<number>(removed.map((n) => n.range.start));
+  const removedValues = new Set(removed.flatMap((n) => n.outputs));
+  const droppedSet = new Set(dropped);
+  const kept: Segment[] = [];
+  for (const f of layout.graphFields) {
+    if (f.field === 1 && removedRanges.has(f.range.start)) continue;
+    if (f.field === 12 && droppedSet.has(layout.outputs.find((o) => o.range.start === f.range.start)?.name ?? '')) continue;
+    if (f.field === 13 && removedValues.has(layout.valueInfos.find((v) => v.range.start === f.range.start)?.name ?? '')) continue;
+    kept.push(f.range);
+  }
+  const field = (n: number, bytes: Uint8Array): Uint8Array => concatBytes([lengthDelimitedHeader(n, bytes.byteLength), bytes]);
+  const added = concatBytes([
+    ...inits.map((t) => field(5, t.finish())),
+    ...nodes.map((n) => field(1, n)),
+    field(12, tensorValueInfo(YES_NO_OUTPUT, out.elemType, [out.dims[0] ?? 'batch_size', tokenIds.length])),
+  ]);
+  kept.push(added);
+  const graphLength = kept.reduce((n, s) => n + size(s), 0);
+
+  const segments: Segment[] = [];
+  for (const f of layout.fields) {
+    if (f.field !== 7) segments.push(f.range);
+    else segments.push(concatBytes([varint(7 * 8 + 2), varint(graphLength)]), ...kept);
+  }
+  return { ok: true, segments, how, dropped };
+}
+
+export function size(s: Segment): number {
+  return s instanceof Uint8Array ? s.byteLength : s.end - s.start;
+}
