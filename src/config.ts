@@ -27,6 +27,10 @@ export interface Config {
   readonly taskOverride: TaskOverride | undefined;
   readonly maxInputLengthOverride: number | undefined;
   readonly activationOverride: ActivationOverride | undefined;
+  /** Decoder LLM rerankers: SCORE_TOKENS (true[,false]), PROMPT_TEMPLATE (a file), INSTRUCTION. */
+  readonly scoreTokensOverride: readonly string[] | undefined;
+  readonly promptTemplateFile: string | undefined;
+  readonly instructionOverride: string | undefined;
 
   readonly device: Device;
   readonly cudaDeviceId: number;
@@ -76,6 +80,15 @@ type Env = Record<string, string | undefined>;
 
 function fail(name: string, expected: string, got: string): never {
   throw new AppError('Config', `invalid ${name}=${JSON.stringify(got)}: expected ${expected}`);
+}
+
+/** SCORE_TOKENS=yes,no: the true token, then optionally the false one (vocabulary strings). */
+function scoreTokens(env: Env): string[] | undefined {
+  const raw = read(env, 'SCORE_TOKENS');
+  if (raw === undefined) return undefined;
+  const tokens = raw.split(',').map((t) => t.trim());
+  if (tokens.length > 2 || tokens.some((t) => t === '')) fail('SCORE_TOKENS', 'one or two comma-separated tokens, true first (e.g. yes,no)', raw);
+  return tokens;
 }
 
 function read(env: Env, name: string): string | undefined {
@@ -164,6 +177,9 @@ export function loadConfig(env: Env = process.env): Config {
     taskOverride: oneOf(env, 'MODEL_TASK', ['reranker', 'classifier'] as const, undefined),
     maxInputLengthOverride,
     activationOverride: oneOf(env, 'ACTIVATION', ['sigmoid', 'softmax', 'identity', 'tanh'] as const, undefined),
+    scoreTokensOverride: scoreTokens(env),
+    promptTemplateFile: read(env, 'PROMPT_TEMPLATE') !== undefined ? path.resolve(read(env, 'PROMPT_TEMPLATE')!) : undefined,
+    instructionOverride: read(env, 'INSTRUCTION'),
 
     device,
     cudaDeviceId: int(env, 'CUDA_DEVICE_ID', 0, 0, 64),

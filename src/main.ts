@@ -14,6 +14,7 @@ import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './modelSpec/buildSpec';
 import { readModelFiles } from './modelSpec/readModelFiles';
+import { decoderOverrides } from './modelSpec/decoderOverrides';
 import { reportReady } from './startupSummary';
 import { VERSION } from './version';
 
@@ -74,6 +75,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
       ...(config.taskOverride ? { task: config.taskOverride } : {}),
       ...(config.maxInputLengthOverride !== undefined ? { maxInputLength: config.maxInputLengthOverride } : {}),
       ...(config.activationOverride ? { activation: config.activationOverride } : {}),
+      ...(await decoderOverrides(config)),
     });
     if (!result.ok) throw new Error(`cannot serve the model in ${resolved.dir}: ${result.reason}`);
     const spec = result.spec;

@@ -9,6 +9,7 @@ import { logger } from '../log';
 import type { ModelSpec } from '../modelSpec/types';
 import { TokenizerPool } from '../tokenize/tokenizerPool';
 import { InferencePool } from './inferencePool';
+import { prepareYesNoGraph, type PreparedGraph } from './yesNoGraph';
 import { Reranker } from './reranker';
 import { batchMetrics, watchQueue } from './engineMetrics';
 
@@ -26,17 +27,21 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
   if (!spec.inputs || !spec.outputName || !spec.onnxFile) {
     throw new AppError('Model', `no ONNX graph was found in ${modelDir}; put model.onnx at the root or under onnx/, or set MODEL_ONNX_FILE`);
   }
-  const tokenizer = await TokenizerPool.create({ modelDir, workers: config.tokenizerWorkers });
+  const prompt = spec.yesNo?.template;
+  const tokenizer = await TokenizerPool.create({ modelDir, workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) });
   let engine: InferencePool;
+  let decoder: PreparedGraph | undefined;
   try {
+    if (spec.yesNo) decoder = await prepareYesNoGraph(spec, modelDir, config.modelCacheDir, (m) => log.warn(m));
     engine = await InferencePool.create(
       {
-        modelPath: path.join(modelDir, spec.onnxFile),
+        modelPath: decoder?.modelPath ?? path.join(modelDir, spec.onnxFile),
         device: config.device,
         cudaDeviceId: config.cudaDeviceId,
         intraOpThreads: config.intraOpThreads,
         inputs: spec.inputs,
-        outputName: spec.outputName,
+        outputName: decoder?.outputName ?? spec.outputName,
+        ...(decoder ? { yesNo: decoder.yesNo } : {}),
         ...(config.faultInjection.workerExitFile !== undefined ? { faultExitFile: config.faultInjection.workerExitFile } : {}),
       },
       config.inferenceWorkers,
@@ -49,7 +54,9 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
   if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
-  const maxBatchTokens = config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[info.provider];
+  const configured = config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[info.provider];
+  const maxBatchTokens = decoder?.info.maxBatchTokens !== undefined ? Math.min(configured, decoder.info.maxBatchTokens) : configured;
+  if (decoder) log.info('decoder reranker graph', { ...decoder.info });
   log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: config.intraOpThreads, tokenizerWorkers: config.tokenizerWorkers, maxBatchTokens });
   const limits = {
     maxBatchTokens,
@@ -58,6 +65,7 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
     maxClientBatchSize: config.maxClientBatchSize,
   };
   const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
+  if (decoder) reranker.decoderGraph = { ...decoder.info, ...(tokenizer.template.promptIds ? { promptIds: tokenizer.template.promptIds } : {}) };
   watchQueue(reranker);
   return reranker;
 }

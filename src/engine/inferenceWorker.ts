@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { BatchTensors, FromWorker, Provider, ToWorker, WorkerInit } from './protocol';
+import { decoderFeeds, yesNoLogits } from './yesNoScores';
 
 const init = workerData as WorkerInit;
 const port = parentPort;
@@ -81,6 +82,7 @@ function feedsFor(t: BatchTensors): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = { [init.inputs.inputIds]: make(t.ids) };
   if (init.inputs.attentionMask) feeds[init.inputs.attentionMask] = make(t.mask);
   if (init.inputs.tokenTypeIds) feeds[init.inputs.tokenTypeIds] = make(t.typeIds);
+  if (init.inputs.decoder) Object.assign(feeds, decoderFeeds(init.inputs.decoder, t, init.inputs.idType));
   return feeds;
 }
 
@@ -150,8 +152,8 @@ async function runOne(session: ort.InferenceSession, id: number, t: BatchTensors
     const out = await session.run(feedsFor(t), [init.outputName]);
     const logits = out[init.outputName];
     if (!logits) throw new Error(`the graph returned no output named ${init.outputName}`);
-    const data = new Float32Array(logits.data as Float32Array);
-    const numLabels = logits.dims.length >= 2 ? Number(logits.dims[logits.dims.length - 1]) : 1;
+    const data = init.yesNo ? yesNoLogits(logits, init.yesNo.output, init.yesNo.tokenIds, t) : new Float32Array(logits.data as Float32Array);
+    const numLabels = init.yesNo ? 1 : logits.dims.length >= 2 ? Number(logits.dims[logits.dims.length - 1]) : 1;
     post({ type: 'result', id, logits: data, numLabels, runMs: performance.now() - t0 }, [data.buffer as ArrayBuffer]);
   } catch (e) {
     post({ type: 'run-error', id, message: e instanceof Error ? e.message.split('\n')[0]! : String(e) });

@@ -14,6 +14,8 @@ export interface WorkerInit {
   readonly intraOpThreads: number;
   readonly inputs: ModelInputs;
   readonly outputName: string;
+  /** Decoder LLM rerankers: what the graph outputs and the scoring token ids (yesNoScores.ts). */
+  readonly yesNo?: { readonly output: 'pair' | 'vocab' | 'score'; readonly tokenIds: readonly number[] };
   /** FAULT_INJECTION=worker-exit:PATH (testing only): see config.ts. */
   readonly faultExitFile?: string;
 }

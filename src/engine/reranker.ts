@@ -11,6 +11,7 @@ import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
 import { scoreDocChunks, truncateDocuments, type ChunkedScoreOptions, type ChunkedScoreResult } from './chunkedScoring';
 import { InferencePool } from './inferencePool';
 import { Permits } from './permits';
+import type { YesNoGraphInfo } from './yesNoGraph';
 
 export interface StageTimings {
   readonly tokenizationMs: number;
@@ -32,6 +33,8 @@ export interface ScoreOptions {
   readonly direction: 'right' | 'left';
   /** Aborts the request: its waiting pairs leave the queue (client disconnected, deadline). */
   readonly signal?: AbortSignal;
+  /** Decoder LLM rerankers: the prompt's instruction (undefined: the spec's default). */
+  readonly instruction?: string;
 }
 
 export interface RerankerLimits {
@@ -47,6 +50,8 @@ const CHUNK = 32;
 export class Reranker {
   private readonly permits: Permits;
   private readonly scheduler: Scheduler;
+  /** Decoder LLM rerankers: whether the graph was rewritten (for /info). */
+  decoderGraph?: YesNoGraphInfo;
 
   constructor(
     readonly spec: ModelSpec,
@@ -96,7 +101,12 @@ export class Reranker {
     // Keep a rejection from a cancelled request from going unhandled while tokenization runs.
     done.catch(() => undefined);
 
-    const enc: EncodeOptions = { truncate: opts.truncate, direction: opts.direction, maxLength: this.spec.maxInputLength };
+    const enc: EncodeOptions = {
+      truncate: opts.truncate,
+      direction: opts.direction,
+      maxLength: this.spec.maxInputLength,
+      ...(opts.instruction !== undefined ? { instruction: opts.instruction } : {}),
+    };
     let tokens = 0;
     let truncated = 0;
     let tokenizedAt = t0;

@@ -10,6 +10,8 @@ export interface RequestOptions {
   readonly direction: 'right' | 'left';
   readonly returnText: boolean;
   readonly topN: number | undefined;
+  /** Decoder LLM rerankers' prompt instruction; undefined: the spec's default. Ignored by other models. */
+  readonly instruction?: string;
 }
 
 export interface BodyOptions {
@@ -18,9 +20,10 @@ export interface BodyOptions {
   readonly truncation_direction?: string | undefined;
   readonly return_text?: boolean | undefined;
   readonly top_n?: number | undefined;
+  readonly instruction?: string | undefined;
 }
 
-const KNOWN = new Set(['raw_scores', 'truncate', 'truncation_direction', 'return_text', 'top_n']);
+const KNOWN = new Set(['raw_scores', 'truncate', 'truncation_direction', 'return_text', 'top_n', 'instruction']);
 
 /** Parses the header; unknown keys are ignored (the attribute is free-form for other uses). */
 export function parseCustomAttributes(header: string | undefined): BodyOptions {
@@ -35,6 +38,13 @@ export function parseCustomAttributes(header: string | undefined): BodyOptions {
     if (key === 'top_n') {
       if (!/^\d+$/.test(value) || Number(value) < 1) throw new AppError('Validation', `custom attribute top_n=${value} must be a positive integer`);
       out[key] = Number(value);
+    } else if (key === 'instruction') {
+      // Percent-encoded, so it can hold the ; and , that separate attributes.
+      try {
+        out[key] = decodeURIComponent(value);
+      } catch {
+        throw new AppError('Validation', 'custom attribute instruction must be percent-encoded UTF-8');
+      }
     } else if (key === 'truncation_direction') {
       out[key] = value;
     } else {
@@ -55,5 +65,6 @@ export function resolveOptions(body: BodyOptions, header: BodyOptions): RequestO
     direction: dir,
     returnText: body.return_text ?? header.return_text ?? false,
     topN: body.top_n ?? header.top_n,
+    ...((body.instruction ?? header.instruction) !== undefined ? { instruction: (body.instruction ?? header.instruction)! } : {}),
   };
 }

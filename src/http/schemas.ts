@@ -17,6 +17,7 @@ const direction = z.enum(['right', 'left', 'Right', 'Left']).describe('Which end
 const truncate = z.boolean().describe('Cut pairs that exceed the model window with longest_first, keeping special tokens (default true). false: a too-long pair is a 422.');
 const rawScores = z.boolean().describe('Return logits instead of activated scores (default false).');
 const topN = z.number().int().min(1).describe('Return only the best N results (default all).');
+const instruction = omittable(z.string().max(8192)).describe('Decoder LLM rerankers (e.g. Qwen3-Reranker): the instruction placed in the prompt (default: the model\'s, see /info). Ignored by models without an instruction slot.');
 
 /** Extensions shared by every rerank shape (TEI, Cohere/Jina): what to do with documents longer than the window. */
 const longDocumentFields = {
@@ -34,6 +35,7 @@ export const teiRerankRequest = z
     truncate: omittable(truncate),
     truncation_direction: omittable(direction),
     top_n: omittable(topN).describe('Return only the best N results (extension to TEI).'),
+    instruction,
     ...longDocumentFields,
   })
   .describe('Text Embeddings Inference rerank request');
@@ -45,6 +47,7 @@ export const teiPredictRequest = z
     raw_scores: omittable(rawScores),
     truncate: omittable(truncate),
     truncation_direction: omittable(direction),
+    instruction,
   })
   .describe('Text Embeddings Inference predict request');
 
@@ -57,6 +60,7 @@ const cohereCommon = {
   raw_scores: omittable(rawScores).describe('Extension: relevance_score is the logit instead of the activated score.'),
   truncate: omittable(truncate),
   truncation_direction: omittable(direction),
+  instruction,
   ...longDocumentFields,
 };
 
@@ -100,6 +104,7 @@ export const hfPairsRequest = z
     raw_scores: omittable(rawScores),
     truncate: omittable(truncate),
     truncation_direction: omittable(direction),
+    instruction,
   })
   .describe('Hugging Face inference toolkit text-classification request (pairs)');
 

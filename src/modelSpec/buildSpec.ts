@@ -11,6 +11,7 @@ import { decideInputs } from './decideInputs';
 import { decideMaxLength } from './decideMaxLength';
 import { decideTask } from './decideTask';
 import { decideTokens } from './decideTokens';
+import { decideYesNo, yesNoActivation, yesNoTask } from './decideYesNo';
 import { Notes } from './notes';
 import type { ModelFiles, ModelSpec, SpecOverrides, SpecResult } from './types';
 
@@ -20,19 +21,26 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
   const refuse = (reason: string): SpecResult =>
     deepFreeze({ ok: false as const, reason, evidence: notes.evidence, warnings: notes.warnings });
 
-  const task = decideTask(files, overrides, notes);
+  // Decoder LLM rerankers first: their config says *ForCausalLM, which decideTask refuses.
+  const yesNo = decideYesNo(files, overrides, notes);
+  if (yesNo?.ok === false) return refuse(yesNo.reason);
+  const task = yesNo ? yesNoTask(files, yesNo.outputName) : decideTask(files, overrides, notes);
   if (!task.ok) return refuse(task.reason);
   const family = decideFamily(files, notes);
   const tokens = decideTokens(files, notes);
   let inputs;
   if (files.graph) {
-    const decided = decideInputs(files.graph, files.onnxFile, notes);
+    const decided = yesNo?.inputs ? { ok: true as const, inputs: yesNo.inputs } : decideInputs(files.graph, files.onnxFile, notes);
     if (!decided.ok) return refuse(decided.reason);
     inputs = decided.inputs;
     notes.decide('outputName', task.outputName, `onnx:${files.onnxFile ?? 'model.onnx'} outputs.${task.outputName ?? '?'} (logits preferred, else the first output)`);
   }
-  const maxInputLength = decideMaxLength(files, family, tokens.padTokenId, overrides.maxInputLength, notes);
-  const activation = decideActivation(files, task.numLabels, overrides.activation, notes);
+  let maxInputLength = decideMaxLength(files, family, tokens.padTokenId, overrides.maxInputLength, notes);
+  if (yesNo?.maxLength && overrides.maxInputLength === undefined && yesNo.maxLength.value < maxInputLength) {
+    maxInputLength = yesNo.maxLength.value;
+    notes.decide('maxInputLength', maxInputLength, yesNo.maxLength.source);
+  }
+  const activation = yesNo ? yesNoActivation(files, yesNo.yesNo, overrides, notes) : decideActivation(files, task.numLabels, overrides.activation, notes);
   const architecture = task.head.architecture;
   if (architecture !== undefined) notes.decide('architecture', architecture, 'config.json:architectures');
   if (!files.graph) notes.warn('no ONNX graph found: the spec comes from the config files only, and the model cannot be served until a .onnx file is present');
@@ -53,6 +61,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     truncationSide: tokens.truncationSide,
     ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
     ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
+    ...(yesNo ? { yesNo: yesNo.yesNo } : {}),
     evidence: notes.evidence,
     warnings: notes.warnings,
   };

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { AppError, messageOf } from '../errors';
 import { isRecord } from './jsonFields';
 import { readOnnxGraph } from './onnxGraph';
+import { readDecoderFiles } from './readDecoderFiles';
 import type { ModelFiles, OnnxGraphInfo } from './types';
 
 export interface ReadModelFilesOptions {
@@ -57,6 +58,7 @@ export async function readModelFiles(dir: string, options: ReadModelFilesOptions
     out.onnxFile = onnxFile;
     out.graph = readGraph(dir, onnxFile);
   }
+  out.decoder = await readDecoderFiles(dir, listing, out.modules);
   return out;
 }
 

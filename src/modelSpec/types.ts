@@ -1,3 +1,6 @@
+import type { PromptTemplate } from './promptTemplates';
+import type { DecoderFiles, DecoderInputs, YesNoSpec } from './yesNoTypes';
+
 /**
  * The normalized description of a model: everything the tokenizer, the engine and the HTTP layer
  * need to know, decided once before the engine starts, with the evidence for each decision.
@@ -40,12 +43,20 @@ export interface ModelFiles {
   readonly graph?: OnnxGraphInfo;
   /** Names of files present at the top level and under onnx/ ('onnx/x'; folders end with '/'), for messages and hints. */
   readonly listing: readonly string[];
+  /** Decoder LLM rerankers' extra files (readDecoderFiles.ts). */
+  readonly decoder?: DecoderFiles;
 }
 
 export interface SpecOverrides {
   readonly task?: Task;
   readonly maxInputLength?: number;
   readonly activation?: Activation;
+  /** SCORE_TOKENS: the true token, and optionally the false one (decoder LLM rerankers). */
+  readonly scoreTokens?: readonly string[];
+  /** PROMPT_TEMPLATE, already read and parsed. */
+  readonly promptTemplate?: PromptTemplate;
+  /** INSTRUCTION: the default instruction. */
+  readonly instruction?: string;
 }
 
 /** Which file and field decided a value. */
@@ -62,6 +73,8 @@ export interface ModelInputs {
   readonly tokenTypeIds?: string;
   /** Element type the graph wants for the id inputs ('int64' for nearly every export). */
   readonly idType: 'int64' | 'int32';
+  /** Decoder exports: position_ids, empty past_key_values, use_cache_branch. */
+  readonly decoder?: DecoderInputs;
 }
 
 export interface ModelSpec {
@@ -83,6 +96,8 @@ export interface ModelSpec {
   /** `_name_or_path` or similar: a hint, never a decision. */
   readonly nameHint?: string;
   readonly onnxFile?: string;
+  /** Decoder LLM rerankers: scored by the next-token logits of "yes"/"no" after a prompt. */
+  readonly yesNo?: YesNoSpec;
   readonly evidence: readonly Evidence[];
   readonly warnings: readonly string[];
 }

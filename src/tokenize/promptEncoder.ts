@@ -24,6 +24,14 @@ function concat(parts: readonly Int32Array[]): Int32Array {
   return out;
 }
 
+/** What /info and inspect show of a prompt: its fixed parts' lengths and their first and last ids. */
+export interface PromptIds {
+  readonly prefixTokens: number;
+  readonly suffixTokens: number;
+  readonly firstIds: number[];
+  readonly lastIds: number[];
+}
+
 export class PromptEncoder {
   readonly prefixIds: Int32Array;
   readonly suffixIds: Int32Array;
@@ -34,6 +42,15 @@ export class PromptEncoder {
   ) {
     this.prefixIds = enc.encodeText(template.prefix);
     this.suffixIds = enc.encodeText(template.suffix);
+  }
+
+  summary(): PromptIds {
+    return {
+      prefixTokens: this.prefixIds.length,
+      suffixTokens: this.suffixIds.length,
+      firstIds: [...this.prefixIds.subarray(0, 3)],
+      lastIds: [...this.suffixIds.subarray(Math.max(0, this.suffixIds.length - 3))],
+    };
   }
 
   /** The instruction a request's value (or its absence) resolves to. */

@@ -4,7 +4,9 @@
  * lets /ping and request parsing stay responsive under load.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { AppError } from '../errors';
 import { PairEncoder } from './pairEncoder';
+import { PromptEncoder } from './promptEncoder';
 import { packChunks, packPairs, transferList } from './packPairs';
 import { toWire, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol';
 
@@ -15,13 +17,14 @@ function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
   port!.postMessage(msg, transfer);
 }
 
-function handle(encoder: PairEncoder, msg: ToWorker): void {
+function handle(encoder: PairEncoder, prompt: PromptEncoder | undefined, msg: ToWorker): void {
   try {
     if (msg.type === 'pairs') {
-      const pairs = msg.pairs.map(([q, d], i) => encoder.encodePair(q, d, msg.opts, msg.base + i));
+      const pairs = msg.pairs.map(([q, d], i) => (prompt ? prompt.encode(q, d, msg.opts, msg.base + i) : encoder.encodePair(q, d, msg.opts, msg.base + i)));
       const packed = packPairs(pairs);
       send({ type: 'pairs', id: msg.id, packed }, transferList(packed));
     } else {
+      if (prompt) throw new AppError('Validation', 'long_documents=chunk is not supported for decoder LLM rerankers yet; use truncation (the default)');
       const docs = msg.pairs.map(([q, d]) => encoder.encodeDocChunks(q, d, msg.opts));
       const packed = packChunks(docs, msg.base);
       send({ type: 'chunks', id: msg.id, packed }, transferList(packed));
@@ -34,16 +37,18 @@ function handle(encoder: PairEncoder, msg: ToWorker): void {
 async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   let encoder: PairEncoder;
+  let prompt: PromptEncoder | undefined;
   try {
     encoder = await PairEncoder.fromDir(init.modelDir);
+    if (init.prompt) prompt = new PromptEncoder(encoder, init.prompt);
   } catch (e) {
     send({ type: 'initError', error: toWire(e) });
     return;
   }
   // Requests posted while the tokenizer loaded wait in the port until this listener starts it.
-  port!.on('message', (msg: ToWorker) => handle(encoder, msg));
-  const { source, warning } = encoder.template;
-  send({ type: 'ready', templateSource: source, ...(warning !== undefined ? { warning } : {}) });
+  port!.on('message', (msg: ToWorker) => handle(encoder, prompt, msg));
+  const { source, warning } = prompt ? { source: `prompt ${prompt.template.name}`, warning: undefined } : encoder.template;
+  send({ type: 'ready', templateSource: source, ...(warning !== undefined ? { warning } : {}), ...(prompt ? { promptIds: prompt.summary() } : {}) });
 }
 
 void main();

@@ -7,6 +7,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError, messageOf } from '../errors';
 import { concatChunks, concatPacked } from './packPairs';
+import type { PromptTemplate } from '../modelSpec/promptTemplates';
+import type { PromptIds } from './promptEncoder';
 import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol';
 
@@ -15,6 +17,8 @@ export interface TokenizerPoolOptions {
   readonly modelDir: string;
   /** Worker threads; at least 1. */
   readonly workers: number;
+  /** Decoder LLM rerankers: the prompt pairs are wrapped in (spec.yesNo.template). */
+  readonly prompt?: PromptTemplate;
 }
 
 /** Fewer pairs than this per shard cost more in messaging than a second thread saves. */
@@ -51,13 +55,13 @@ export class TokenizerPool {
   private readonly workers = new Set<Worker>();
   private nextId = 1;
   private closing = false;
-  private templateInfo: { source: string; warning?: string } = { source: 'unknown' };
+  private templateInfo: { source: string; warning?: string; promptIds?: PromptIds } = { source: 'unknown' };
 
   private constructor(private readonly init: WorkerInit) {}
 
   /** Resolves once every worker has loaded the tokenizer; rejects (424 Model) if it cannot load. */
   static async create(opts: TokenizerPoolOptions): Promise<TokenizerPool> {
-    const pool = new TokenizerPool({ modelDir: opts.modelDir });
+    const pool = new TokenizerPool({ modelDir: opts.modelDir, ...(opts.prompt ? { prompt: opts.prompt } : {}) });
     const n = Math.max(1, Math.floor(opts.workers));
     const started = await Promise.allSettled(Array.from({ length: n }, () => pool.spawn()));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -69,7 +73,7 @@ export class TokenizerPool {
   }
 
   /** Which template the workers use (and a warning when it is a fallback). */
-  get template(): { readonly source: string; readonly warning?: string } {
+  get template(): { readonly source: string; readonly warning?: string; readonly promptIds?: PromptIds } {
     return this.templateInfo;
   }
 
@@ -157,7 +161,7 @@ export class TokenizerPool {
               reject(new AppError('Unhealthy', 'tokenizer pool closed'));
               break;
             }
-            this.templateInfo = { source: msg.templateSource, ...(msg.warning !== undefined ? { warning: msg.warning } : {}) };
+            this.templateInfo = { source: msg.templateSource, ...(msg.warning !== undefined ? { warning: msg.warning } : {}), ...(msg.promptIds ? { promptIds: msg.promptIds } : {}) };
             this.slots.push(slot);
             resolve(slot);
             break;

@@ -4,10 +4,14 @@
  * thread so an AppError keeps its error_type and status: a 422 stays a 422.
  */
 import { AppError, STATUS_BY_TYPE, type ErrorType } from '../errors';
+import type { PromptTemplate } from '../modelSpec/promptTemplates';
+import type { PromptIds } from './promptEncoder';
 import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
 
 export interface WorkerInit {
   readonly modelDir: string;
+  /** Decoder LLM rerankers: pairs become this prompt (promptEncoder.ts) instead of the pair template. */
+  readonly prompt?: PromptTemplate;
 }
 
 export type ToWorker =
@@ -21,7 +25,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly templateSource: string; readonly warning?: string }
+  | { readonly type: 'ready'; readonly templateSource: string; readonly warning?: string; readonly promptIds?: PromptIds }
   | { readonly type: 'initError'; readonly error: WireError }
   | { readonly type: 'pairs'; readonly id: number; readonly packed: PackedPairs }
   | { readonly type: 'chunks'; readonly id: number; readonly packed: PackedChunks }

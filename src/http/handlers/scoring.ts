@@ -12,7 +12,12 @@ export interface Scored {
 }
 
 export async function scorePairs(ctx: RequestContext, pairs: readonly TextPair[], opts: RequestOptions): Promise<Scored> {
-  const r = await ctx.reranker.score(pairs, { truncate: opts.truncate, direction: opts.direction, signal: ctx.signal });
+  const r = await ctx.reranker.score(pairs, {
+    truncate: opts.truncate,
+    direction: opts.direction,
+    signal: ctx.signal,
+    ...(opts.instruction !== undefined ? { instruction: opts.instruction } : {}),
+  });
   ctx.addTimings(r.timings, { pairs: pairs.length, tokens: r.tokens });
   const spec = ctx.reranker.spec;
   const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, r.numLabels, spec.activation);
