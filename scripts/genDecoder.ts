@@ -13,8 +13,8 @@ export const QWEN3_VOCAB = 151669;
 export const QWEN3_YES = 9693;
 export const QWEN3_NO = 2152;
 
-export type DecoderPresetName = 'qwen3-tiny' | 'qwen3-tiny-untied' | 'qwen3-tiny-past' | 'qwen3-tiny-seqcls' | 'qwen3-0.6b-l2';
-export const DECODER_PRESETS: readonly DecoderPresetName[] = ['qwen3-tiny', 'qwen3-tiny-untied', 'qwen3-tiny-past', 'qwen3-tiny-seqcls', 'qwen3-0.6b-l2'];
+export type DecoderPresetName = 'qwen3-tiny' | 'qwen3-tiny-untied' | 'qwen3-tiny-past' | 'qwen3-tiny-seqcls' | 'qwen3-tiny-opaque' | 'qwen3-0.6b-l2';
+export const DECODER_PRESETS: readonly DecoderPresetName[] = ['qwen3-tiny', 'qwen3-tiny-untied', 'qwen3-tiny-past', 'qwen3-tiny-seqcls', 'qwen3-tiny-opaque', 'qwen3-0.6b-l2'];
 
 const TINY = { vocabSize: QWEN3_VOCAB, hidden: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 8, intermediate: 64, maxPosition: 512 };
 // Qwen3-Reranker-0.6B's width and vocabulary, cut to 2 of its 28 layers (benchmarks).
@@ -26,6 +26,7 @@ interface DecoderPreset {
   layout: Qwen3Architecture['layout'];
   /** Weights in model.onnx.data (how exports over 2 GB must store them). */
   externalData: boolean;
+  opaqueHead?: boolean;
 }
 
 const PRESETS: Record<DecoderPresetName, DecoderPreset> = {
@@ -33,6 +34,8 @@ const PRESETS: Record<DecoderPresetName, DecoderPreset> = {
   'qwen3-tiny-untied': { shape: TINY, tied: false, layout: 'causal', externalData: true },
   'qwen3-tiny-past': { shape: TINY, tied: false, layout: 'causal-past', externalData: false },
   'qwen3-tiny-seqcls': { shape: TINY, tied: true, layout: 'seq-cls', externalData: false },
+  // qwen3-tiny's weights and logits behind a head the rewrite does not recognize: the unrewritten path.
+  'qwen3-tiny-opaque': { shape: TINY, tied: true, layout: 'causal', externalData: false, opaqueHead: true },
   'qwen3-0.6b-l2': { shape: QWEN3_06B, tied: true, layout: 'causal', externalData: true },
 };
 
@@ -139,7 +142,7 @@ export async function generateDecoder(o: DecoderOptions): Promise<{ dir: string;
   }
   const tokens: [number, number] = [QWEN3_YES, QWEN3_NO];
   const g = buildQwen3Graph({
-    ...p.shape, layers, tied: p.tied, layout: p.layout, scoreTokens: tokens,
+    ...p.shape, layers, tied: p.tied, layout: p.layout, scoreTokens: tokens, ...(p.opaqueHead ? { opaqueHead: true } : {}),
     ropeTheta: 1000000, rmsNormEps: 1e-6, seed: o.seed ?? 42,
   });
   const model = g.model({

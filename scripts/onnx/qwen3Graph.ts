@@ -21,6 +21,8 @@ export interface Qwen3Architecture {
   tied: boolean;
   /** 'causal': logits [batch, seq, vocab]; 'causal-past': same plus past_key_values.* inputs and present.* outputs; 'seq-cls': [batch, 1]. */
   layout: 'causal' | 'causal-past' | 'seq-cls';
+  /** Adds a zero bias after the LM head: same logits, a head shape the load-time rewrite does not recognize (tests its fallback). */
+  opaqueHead?: boolean;
   /** Rows of the seq-cls score vector: weight = head[trueId] - head[falseId] (vLLM's from_2_way_softmax). */
   scoreTokens?: readonly [number, number];
   seed: number;
@@ -169,7 +171,8 @@ export function buildQwen3Graph(a: Qwen3Architecture): GraphBuilder {
   const W = a.tied
     ? g.op('Transpose', [embed], { perm: { ints: [1, 0] } })
     : g.initializer('onnx::MatMul_lm_head', [a.hidden, a.vocabSize], transpose(headRows, a.vocabSize, a.hidden));
-  g.op('MatMul', [h, W], {}, 'logits');
+  if (a.opaqueHead) g.op('Add', [g.op('MatMul', [h, W]), g.initializer('lm_head.bias', [a.vocabSize], new Float32Array(a.vocabSize))], {}, 'logits');
+  else g.op('MatMul', [h, W], {}, 'logits');
   g.output('logits', DataType.FLOAT, ['batch_size', 'sequence_length', a.vocabSize]);
   return g;
 }

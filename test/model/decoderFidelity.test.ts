@@ -1,0 +1,168 @@
+/**
+ * Decoder LLM rerankers end to end: the running server's scores on generated Qwen3-shaped models
+ * (real Qwen3 tokenizer) equal an independent reference within 1e-5: @huggingface/transformers'
+ * AutoTokenizer for the ids (prefix, body cut to max - prefix - suffix, suffix: the model card's
+ * recipe) and AutoModelForCausalLM running the un-rewritten graph, logit[yes] - logit[no] at the
+ * last position. Covered: the rewritten tied head, the rewritten untied head with past inputs, the
+ * unrewritten fallback (a head the rewrite does not recognize), and the seq-cls conversion, for
+ * documents of mixed lengths in one batch, with and without a request instruction, and truncated.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FAMILIES } from '../../src/modelSpec/promptTemplates';
+import { qwen3TokenizerDir } from '../../scripts/genDecoder';
+import { ensureModel } from '../helpers/models';
+import { postJson, startServer, type TestServer } from '../helpers/server';
+
+const loadTransformers = () => import('@huggingface/transformers');
+type TF = Awaited<ReturnType<typeof loadTransformers>>;
+const QWEN3 = FAMILIES[0]!.template;
+const YES = 9693;
+const NO = 2152;
+
+const QUERY = 'Which planet is known as the Red Planet?';
+const DOCS = [
+  "Venus is often called Earth's twin because of its similar size and proximity.",
+  'Mars, known for its reddish appearance, is often referred to as the Red Planet.',
+  'Jupiter, the largest planet in our solar system, has a prominent red spot. '.repeat(3),
+  'Saturn.',
+  'Crème brûlée, 東京, 👍 — a document with non-ASCII text and a longer tail: ' + 'dust storms on the surface '.repeat(6),
+];
+const LONG = 'The red colour of Mars comes from iron oxide in its soil and dust. '.repeat(40);
+
+/** The reference: transformers.js tokenizer + AutoModelForCausalLM on the un-rewritten graph, one pair at a time. */
+class Reference {
+  private constructor(
+    private readonly tok: Awaited<ReturnType<TF['AutoTokenizer']['from_pretrained']>>,
+    private readonly model: Awaited<ReturnType<TF['AutoModelForCausalLM']['from_pretrained']>>,
+    private readonly tf: TF,
+  ) {}
+
+  static async load(tf: TF, dir: string): Promise<Reference> {
+    const tok = await tf.AutoTokenizer.from_pretrained(dir);
+    const model = await tf.AutoModelForCausalLM.from_pretrained(dir, { dtype: 'fp32', subfolder: '' });
+    return new Reference(tok, model, tf);
+  }
+
+  async logOdds(query: string, doc: string, instruction: string, maxLength: number): Promise<number> {
+    const enc = (s: string): number[] => this.tok.encode(s, { add_special_tokens: false });
+    const prefix = enc(QWEN3.prefix);
+    const suffix = enc(QWEN3.suffix);
+    const body = enc(`<Instruct>: ${instruction}\n<Query>: ${query}\n<Document>: ${doc}`).slice(0, maxLength - prefix.length - suffix.length);
+    const ids = [...prefix, ...body, ...suffix];
+    const t = (xs: number[]) => new this.tf.Tensor('int64', BigInt64Array.from(xs.map(BigInt)), [1, xs.length]);
+    const out = await this.model({ input_ids: t(ids), attention_mask: t(ids.map(() => 1)) });
+    const logits = out.logits as { data: Float32Array; dims: number[] };
+    const base = (ids.length - 1) * logits.dims[2]!;
+    return logits.data[base + YES]! - logits.data[base + NO]!;
+  }
+
+  dispose(): Promise<unknown> {
+    return this.model.dispose();
+  }
+}
+
+const haveTokenizer = fs.existsSync(path.join(qwen3TokenizerDir(), 'tokenizer.json'));
+const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'decoder-cache-'));
+
+interface Case {
+  readonly name: string;
+  readonly preset: 'qwen3-tiny' | 'qwen3-tiny-past' | 'qwen3-tiny-opaque' | 'qwen3-tiny-seqcls';
+  /** the causal model the reference runs (the seq-cls conversion is checked against its causal twin) */
+  readonly refPreset: 'qwen3-tiny' | 'qwen3-tiny-past';
+  readonly rewritten: boolean;
+}
+
+const CASES: Case[] = [
+  { name: 'tied head, rewritten', preset: 'qwen3-tiny', refPreset: 'qwen3-tiny', rewritten: true },
+  { name: 'untied head with past_key_values inputs, rewritten', preset: 'qwen3-tiny-past', refPreset: 'qwen3-tiny-past', rewritten: true },
+  { name: 'unrecognized head, served unrewritten', preset: 'qwen3-tiny-opaque', refPreset: 'qwen3-tiny', rewritten: false },
+  { name: 'seq-cls conversion (score row = head[yes] - head[no])', preset: 'qwen3-tiny-seqcls', refPreset: 'qwen3-tiny', rewritten: false },
+];
+
+describe('decoder reranker fidelity against transformers.js AutoModelForCausalLM', { skip: !haveTokenizer && 'no Qwen3 tokenizer in ../shared' }, () => {
+  let tf: TF;
+  before(async () => {
+    tf = await loadTransformers();
+    tf.env.allowRemoteModels = false;
+    tf.env.allowLocalModels = true;
+  });
+  after(() => fs.rmSync(cacheDir, { recursive: true, force: true }));
+
+  for (const c of CASES) {
+    describe(c.name, () => {
+      let server: TestServer;
+      let ref: Reference;
+      const maxLength = 96;
+      before(async () => {
+        const dir = await ensureModel({ preset: c.preset });
+        ref = await Reference.load(tf, await ensureModel({ preset: c.refPreset }));
+        server = await startServer({ env: { MODEL_DIR: dir, MODEL_CACHE_DIR: cacheDir, MAX_INPUT_LENGTH: String(maxLength) } });
+      });
+      after(async () => {
+        await server?.stop();
+        await ref?.dispose();
+      });
+
+      const check = async (body: Record<string, unknown>, instruction: string, docs: string[]): Promise<void> => {
+        const r = await postJson(`${server.url}/rerank`, { query: QUERY, texts: docs, raw_scores: true, ...body });
+        assert.equal(r.status, 200, r.text);
+        for (const { index, score } of r.json as Array<{ index: number; score: number }>) {
+          const want = await ref.logOdds(QUERY, docs[index]!, instruction, maxLength);
+          assert.ok(Math.abs(score - want) <= 1e-5, `doc ${index}: server ${score} vs reference ${want}`);
+        }
+      };
+
+      it('mixed lengths in one batch, default instruction, one truncated document', async () => {
+        await check({}, QWEN3.defaultInstruction!, [...DOCS, LONG]);
+      });
+
+      it('a request instruction changes the prompt, and the scores follow the reference', async () => {
+        const ins = 'Find the passage that names the planet';
+        await check({ instruction: ins }, ins, DOCS);
+        const plain = await postJson(`${server.url}/rerank`, { query: QUERY, texts: DOCS.slice(0, 1), raw_scores: true });
+        const other = await postJson(`${server.url}/rerank`, { query: QUERY, texts: DOCS.slice(0, 1), raw_scores: true, instruction: ins });
+        assert.notEqual((plain.json as Array<{ score: number }>)[0]!.score, (other.json as Array<{ score: number }>)[0]!.score);
+      });
+
+      it('activated scores are sigmoid(logit[yes] - logit[no]); /info shows the decision', async () => {
+        const r = await postJson(`${server.url}/rerank`, { query: QUERY, texts: DOCS.slice(0, 2) });
+        for (const { index, score } of r.json as Array<{ index: number; score: number }>) {
+          const want = 1 / (1 + Math.exp(-(await ref.logOdds(QUERY, DOCS[index]!, QWEN3.defaultInstruction!, maxLength))));
+          assert.ok(Math.abs(score - want) <= 1e-5, `doc ${index}: ${score} vs ${want}`);
+        }
+        const info = (await (await fetch(`${server.url}/info`)).json()) as { scoring: { kind: string; tokens: Array<{ id: number }>; template: { last_ids: number[] }; graph: { rewritten: boolean } } };
+        assert.equal(info.scoring.kind, 'yes-no');
+        assert.deepEqual(info.scoring.tokens.map((t) => t.id), [YES, NO]);
+        assert.deepEqual(info.scoring.template.last_ids, [271, 151668, 271]);
+        assert.equal(info.scoring.graph.rewritten, c.rewritten);
+      });
+    });
+  }
+
+  it('instruction via the custom attributes header (percent-encoded) and on the Cohere route', async () => {
+    const dir = await ensureModel({ preset: 'qwen3-tiny' });
+    const ref = await Reference.load(tf, dir);
+    const server = await startServer({ env: { MODEL_DIR: dir, MODEL_CACHE_DIR: cacheDir } });
+    try {
+      const ins = 'Judge; strictly, by facts';
+      const want = await ref.logOdds(QUERY, DOCS[1]!, ins, 8192);
+      const viaHeader = await fetch(`${server.url}/invocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-amzn-sagemaker-custom-attributes': `raw_scores=true;instruction=${encodeURIComponent(ins)}` },
+        body: JSON.stringify({ query: QUERY, texts: [DOCS[1]] }),
+      });
+      const h = (await viaHeader.json()) as Array<{ score: number }>;
+      assert.ok(Math.abs(h[0]!.score - want) <= 1e-5, `header: ${h[0]!.score} vs ${want}`);
+      const cohere = await postJson(`${server.url}/v2/rerank`, { query: QUERY, documents: [DOCS[1]], raw_scores: true, instruction: ins });
+      const s = (cohere.json as { results: Array<{ relevance_score: number }> }).results[0]!.relevance_score;
+      assert.ok(Math.abs(s - want) <= 1e-5, `cohere: ${s} vs ${want}`);
+    } finally {
+      await server.stop();
+      await ref.dispose();
+    }
+  });
+});
