@@ -11,6 +11,7 @@
 import { isAppError, messageOf } from '../errors';
 import { buildSpec } from './buildSpec';
 import { readModelFiles } from './readModelFiles';
+import { scoringReport } from './yesNoReport';
 import type { ModelFiles, SpecOverrides } from './types';
 
 export interface InspectOptions {
@@ -53,6 +54,7 @@ export async function inspectModel(dir: string, options: InspectOptions = {}): P
     architecture: s.architecture ?? null,
     maxInputLength: s.maxInputLength,
     activation: s.activation,
+    scoring: await scoringReport(s, files),
     numLabels: s.numLabels,
     labels: s.labels,
     positionEmbedding: s.positionEmbedding,

@@ -171,8 +171,10 @@ test('_name_or_path alone never decides the task', () => {
   assert.match(reason, /_name_or_path 'cross-encoder\/ms-marco-MiniLM-L-6-v2' suggests a reranker, but a name decides nothing/);
 });
 
-test('Qwen3-Reranker: refused as a causal LM; dslim NER: refused as a token classifier', async () => {
-  assert.match(refused(buildSpec(await readModelFiles(QWEN))), /^not supported: config\.json architectures Qwen3ForCausalLM is a causal LM/);
+test('Qwen3-Reranker config without tokenizer.json: refused, naming what is missing and the overrides; dslim NER: refused as a token classifier', async () => {
+  const reason = refused(buildSpec(await readModelFiles(QWEN)));
+  assert.match(reason, /^config\.json architectures Qwen3ForCausalLM is a decoder LLM; missing tokenizer\.json/);
+  assert.match(reason, /SCORE_TOKENS=.*PROMPT_TEMPLATE=/);
   assert.match(refused(buildSpec(await readModelFiles(NER))), /^not a reranker: config\.json architectures BertForTokenClassification is a token classifier/);
 });
 
@@ -247,10 +249,8 @@ test('overrides win and say so; MAX_INPUT_LENGTH past the position table warns',
   const shorter = await specOf(BGE, { maxInputLength: 256 });
   assert.equal(shorter.maxInputLength, 256);
   assert.ok(!shorter.warnings.some((w) => /MAX_INPUT_LENGTH/.test(w)));
-  // MODEL_TASK lets a causal-LM config through (with a warning); graph facts it cannot change.
-  const qwen = await specOf(QWEN, { task: 'reranker' });
-  assert.equal(qwen.task, 'reranker');
-  assert.ok(qwen.warnings.some((w) => /overrides config\.json architectures Qwen3ForCausalLM/.test(w)));
+  // MODEL_TASK=reranker on a causal LM means the yes/no route, which needs the tokenizer's ids.
+  assert.match(refused(buildSpec(await readModelFiles(QWEN), { task: 'reranker' })), /decoder LLM; missing tokenizer\.json/);
   // Over a config-level refusal (no graph to contradict it), MODEL_TASK wins and the refusal becomes a warning.
   const jina = await specOf(JINA, { task: 'reranker' });
   assert.deepEqual([jina.task, jina.family, jina.maxInputLength], ['reranker', 'jina-bert', 8192]);

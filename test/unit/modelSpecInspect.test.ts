@@ -37,7 +37,7 @@ const EXPECTED: ReadonlyArray<[string, number, Record<string, unknown> | RegExp]
   ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/st5-activation_fn', 0, { task: 'reranker', family: 'bert', activation: 'identity' }],
   ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/transformers5', 0, { task: 'reranker', family: 'bert', activation: 'identity' }],
   ['hf-configs/jinaai__jina-embeddings-v2-base-en', 1, /^refused: not a reranker: an embedding model: config\.json architectures JinaBertForMaskedLM/],
-  ['hf-configs/Qwen__Qwen3-Reranker-0.6B', 1, /^refused: not supported: config\.json architectures Qwen3ForCausalLM is a causal LM/],
+  ['hf-configs/Qwen__Qwen3-Reranker-0.6B', 1, /^refused: config\.json architectures Qwen3ForCausalLM is a decoder LLM; missing tokenizer\.json/],
   ['hf-configs/dslim__bert-base-NER-uncased', 1, /^refused: not a reranker: config\.json architectures BertForTokenClassification is a token classifier/],
   ['onnx/opensearch__TinyXLMRoberta-CE-onnx', 0, { servable: true, task: 'reranker', family: 'roberta', maxInputLength: 62, outputName: 'logits' }],
   ['onnx/optimum__tiny-distilbert-classification', 0, { servable: true, task: 'classifier', labels: ['NEGATIVE', 'POSITIVE'], activation: 'softmax' }],
@@ -85,9 +85,9 @@ test('inspect: missing folder, bad JSON, overrides', async () => {
   assert.equal(bad.exitCode, 2);
   assert.match(bad.output, /^error: config\.json in .* is not valid JSON/);
 
-  const overridden = await inspectModel(path.join(FIX, 'hf-configs/Qwen__Qwen3-Reranker-0.6B'), { overrides: { task: 'reranker' } });
+  const overridden = await inspectModel(path.join(FIX, 'hf-configs/BAAI__bge-reranker-large'), { overrides: { task: 'classifier' } });
   assert.equal(overridden.exitCode, 0);
-  assert.equal((JSON.parse(overridden.output) as { task: string }).task, 'reranker');
+  assert.equal((JSON.parse(overridden.output) as { task: string }).task, 'classifier');
 });
 
 test('layouts: onnx/model.onnx with JSON at the root; root model.onnx preferred; JSON beside the graph', async () => {
