@@ -102,3 +102,42 @@ describe('yes/no graph rewrite', { skip: !fs.existsSync(path.join(qwen3Tokenizer
     assert.equal(s.rewritten, false);
   });
 });
+
+describe('a real export: the onnxruntime-genai fp16 tiny Llama (contrib ops, external data)', () => {
+  const dir = path.join(qwen3TokenizerDir(), '..', 'hf-internal-testing__tiny-random-LlamaForCausalLM-fp16');
+  it('rewrites (untied lm_head, fp16) and equals the full graph at each row\'s last position', { skip: !fs.existsSync(path.join(dir, 'model.onnx')) && 'fixture missing' }, async () => {
+    const r = await rewriteForYesNo({ modelFile: path.join(dir, 'model.onnx'), tokenIds: [4874, 694], cacheDir });
+    assert.ok(r.rewritten, r.rewritten ? '' : r.reason);
+    assert.deepEqual(r.externalFiles, ['model.onnx.data']);
+    const full = await ort.InferenceSession.create(path.join(dir, 'model.onnx'));
+    const cut = await ort.InferenceSession.create(r.modelPath);
+    const ids = [1, 450, 7483, 310, 3444, 1, 450, 7483, 2, 2];
+    const mask = [1, 1, 1, 1, 1, 1, 1, 1, 0, 0];
+    const pos = [0, 1, 2, 3, 4, 0, 1, 2, 1, 1];
+    const feeds = (s: ort.InferenceSession): Record<string, ort.Tensor> => {
+      const f: Record<string, ort.Tensor> = { input_ids: i64(ids, [2, 5]), attention_mask: i64(mask, [2, 5]), position_ids: i64(pos, [2, 5]) };
+      for (const n of s.inputNames) if (n.startsWith('past')) f[n] = new ort.Tensor('float16', new Uint16Array(0), [2, 1, 0, 16]);
+      return f;
+    };
+    const logits = (await full.run(feeds(full))).logits!;
+    const pair = (await cut.run(feeds(cut))).yes_no_logits!;
+    assert.equal(pair.type, 'float16');
+    const half = (t: ort.Tensor, i: number): number => {
+      const h = (t.data as Uint16Array)[i]!;
+      const e = (h >> 10) & 0x1f;
+      const m = h & 0x3ff;
+      const v = e === 0 ? 2 ** -14 * (m / 1024) : 2 ** (e - 15) * (1 + m / 1024);
+      return h & 0x8000 ? -v : v;
+    };
+    for (const [row, last] of [[0, 4], [1, 2]] as const) {
+      for (const [k, id] of [4874, 694].entries()) {
+        const want = half(logits, (row * 5 + last) * 32000 + id);
+        const got = half(pair, row * 2 + k);
+        // fp16 model: the same products summed by another kernel may round differently.
+        assert.ok(Math.abs(got - want) <= 2e-3, `row ${row} token ${id}: ${got} vs ${want}`);
+      }
+    }
+    await full.release();
+    await cut.release();
+  });
+});
