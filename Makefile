@@ -43,6 +43,7 @@ test-unit: build
 
 bench: build models
 	$(NODE) dist/bench/run.js
+	$(NODE) dist/bench/decoder.js
 
 bench-quick: build models
 	$(NODE) dist/bench/run.js --quick
