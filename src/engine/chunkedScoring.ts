@@ -46,6 +46,7 @@ const GROUP = 8;
 
 export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
   const { spec, tokenizer, scheduler, permits, limits } = deps;
+  if (spec.yesNo) throw new AppError('Validation', 'long_documents=chunk is not supported for decoder LLM rerankers yet; use truncation (the default)');
   if (spec.numLabels !== 1) throw new AppError('Validation', `chunked scoring needs a one-logit reranker; this model has ${spec.numLabels} labels`);
   if (pairs.length > limits.maxClientBatchSize) {
     throw new AppError('Validation', `${pairs.length} documents is more than MAX_CLIENT_BATCH_SIZE=${limits.maxClientBatchSize}`);

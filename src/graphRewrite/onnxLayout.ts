@@ -28,6 +28,8 @@ export interface TensorHeader {
   readonly dataType: number;
   /** external_data 'location' entries (relative file names) */
   readonly locations: string[];
+  /** Where the tensor's bytes are: raw_data inside the model file, or a range of an external file. */
+  readonly data?: { readonly kind: 'raw'; readonly offset: number; readonly length: number } | { readonly kind: 'external'; readonly location: string; readonly offset: number; readonly length?: number };
 }
 
 export interface ValueInfo {
@@ -134,9 +136,13 @@ function readNode(r: WireReader, index: number, start: number): NodeInfo {
 }
 
 function readTensorHeader(r: WireReader): TensorHeader {
-  const t = { name: '', dims: [] as number[], dataType: 0, locations: [] as string[] };
+  const t: { -readonly [K in keyof TensorHeader]: TensorHeader[K] } = { name: '', dims: [], dataType: 0, locations: [] };
+  const ext: Record<string, string> = {};
   for (let f = r.nextField(); f; f = r.nextField()) {
-    if (f.field === 1) r.repeatedVarint(f.wire, t.dims);
+    if (f.field === 9 && f.wire === WIRE_LEN) {
+      const m = r.message(); // raw_data: only its position is kept
+      t.data = { kind: 'raw', offset: m.pos, length: m.end - m.pos };
+    } else if (f.field === 1) r.repeatedVarint(f.wire, t.dims);
     else if (f.field === 2 && f.wire !== WIRE_LEN) t.dataType = r.varint();
     else if (f.field === 8 && f.wire === WIRE_LEN) t.name = r.string();
     else if (f.field === 13 && f.wire === WIRE_LEN) {
@@ -149,7 +155,11 @@ function readTensorHeader(r: WireReader): TensorHeader {
         else e.skip(g.wire);
       }
       if (key === 'location') t.locations.push(value);
+      ext[key] = value;
     } else r.skip(f.wire);
+  }
+  if (ext.location !== undefined) {
+    t.data = { kind: 'external', location: ext.location, offset: Number(ext.offset ?? 0), ...(ext.length !== undefined ? { length: Number(ext.length) } : {}) };
   }
   return t;
 }

@@ -11,10 +11,10 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { fileSource } from '../modelSpec/protobufWire';
 import { readLayout } from './onnxLayout';
-import { planYesNoRewrite, type Segment, YES_NO_OUTPUT } from './yesNoHead';
+import { planYesNoRewrite, type Segment, type TensorReader, YES_NO_OUTPUT } from './yesNoHead';
 
 /** Bump when the rewritten bytes change for the same input. */
-export const REWRITE_VERSION = '1';
+export const REWRITE_VERSION = '2';
 
 export interface RewriteRequest {
   /** absolute path of the source .onnx */
@@ -44,7 +44,7 @@ export async function rewriteForYesNo(req: RewriteRequest): Promise<RewriteOutco
   const fd = fs.openSync(req.modelFile, 'r');
   try {
     const layout = readLayout(fileSource(fd, fs.fstatSync(fd).size));
-    const plan = planYesNoRewrite(layout, req.tokenIds, req.logitsName, req.maskName);
+    const plan = planYesNoRewrite(layout, req.tokenIds, req.logitsName, req.maskName, tensorReader(fd, path.dirname(req.modelFile)));
     if (!plan.ok) return { rewritten: false, reason: plan.reason };
     const externalFiles = [...new Set([...layout.initializers.values()].flatMap((t) => t.locations))];
     if (fs.existsSync(target)) return { rewritten: true, modelPath: target, outputName: YES_NO_OUTPUT, how: plan.how, cached: true, externalFiles };
@@ -58,6 +58,29 @@ export async function rewriteForYesNo(req: RewriteRequest): Promise<RewriteOutco
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** Reads bytes of a tensor from the model file (raw_data) or its external data file. */
+function tensorReader(modelFd: number, modelDir: string): TensorReader {
+  return (t, byteOffset, length) => {
+    const d = t.data;
+    if (!d) throw new Error(`tensor ${t.name} has no raw or external data`);
+    const buf = Buffer.alloc(length);
+    let fd = modelFd;
+    const base = d.offset;
+    if (d.kind === 'external') {
+      const file = path.resolve(modelDir, d.location);
+      if (path.relative(modelDir, file).startsWith('..')) throw new Error(`external data ${d.location} is outside the model folder`);
+      fd = fs.openSync(file, 'r');
+    }
+    try {
+      const n = fs.readSync(fd, buf, 0, length, base + byteOffset);
+      if (n !== length) throw new Error(`tensor ${t.name}: short read at ${base + byteOffset}`);
+    } finally {
+      if (fd !== modelFd) fs.closeSync(fd);
+    }
+    return new Uint8Array(buf.buffer, buf.byteOffset, length);
+  };
 }
 
 async function placeBeside(source: string, dest: string): Promise<void> {

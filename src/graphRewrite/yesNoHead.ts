@@ -9,12 +9,12 @@
  * Recognized heads: MatMul(h, W) with W an initializer [hidden, vocab] (an untied lm_head, stored
  * transposed as torch exports it), or W = Transpose(E) of an initializer [vocab, hidden] (a head tied
  * to the embedding), through Identity nodes; an optional Cast after the MatMul (fp16 exports) is
- * kept. The rows are picked with a Gather on the weight itself, so weights in external data files
- * need nothing special and are never read. Anything else returns a reason and the model is served
- * unrewritten.
+ * kept. The scoring rows are copied into the new graph (read from raw_data or the external data
+ * file); where they cannot be read they are picked by a Gather on the weight at run time. Anything
+ * else returns a reason and the model is served unrewritten.
  */
 import { nodeProto, int64Tensor, tensorValueInfo, lengthDelimitedHeader, varint, concatBytes, MessageWriter } from './protobufWriter';
-import type { ModelLayout, NodeInfo, Range } from './onnxLayout';
+import type { ModelLayout, NodeInfo, Range, TensorHeader } from './onnxLayout';
 
 export const YES_NO_OUTPUT = 'yes_no_logits';
 
@@ -27,7 +27,36 @@ export type RewritePlan =
 
 const P = 'yes_no_rewrite/';
 
-export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[], logitsName = 'logits', maskName = 'attention_mask'): RewritePlan {
+/** Reads `length` bytes at `byteOffset` of a tensor's data (inline raw_data or its external file). */
+export type TensorReader = (t: TensorHeader, byteOffset: number, length: number) => Uint8Array;
+
+/** Bytes per element of the float types an LM head is stored in. */
+const ELEM_BYTES: Readonly<Record<number, number>> = { 1: 4, 10: 2, 11: 8, 16: 2 };
+
+/**
+ * The scoring rows as a small [hidden, k] initializer, read from the weight at rewrite time. A
+ * Gather on the full table would do the same at run time, but ONNX Runtime's constant folding
+ * then loads the whole table (621 MB for Qwen3-0.6B) while the session starts.
+ */
+function bakedRows(table: TensorHeader, tokenIds: readonly number[], rowsAreTokens: boolean, read: TensorReader | undefined): MessageWriter | undefined {
+  const es = ELEM_BYTES[table.dataType];
+  if (!read || !es || !table.data) return undefined;
+  const [d0, d1] = table.dims as [number, number];
+  const hidden = rowsAreTokens ? d1 : d0;
+  const k = tokenIds.length;
+  const out = new Uint8Array(hidden * k * es);
+  tokenIds.forEach((id, c) => {
+    if (rowsAreTokens) {
+      const row = read(table, id * d1 * es, d1 * es);
+      for (let j = 0; j < hidden; j++) out.set(row.subarray(j * es, (j + 1) * es), (j * k + c) * es);
+    } else {
+      for (let j = 0; j < hidden; j++) out.set(read(table, (j * d1 + id) * es, es), (j * k + c) * es);
+    }
+  });
+  return new MessageWriter().packed(1, [hidden, k]).int(2, table.dataType).string(8, `${P}weight`).bytes(9, out);
+}
+
+export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[], logitsName = 'logits', maskName = 'attention_mask', read?: TensorReader): RewritePlan {
   const fail = (reason: string): RewritePlan => ({ ok: false, reason });
   if (layout.opset < 13) return fail(`opset ${layout.opset} is older than 13 (GatherND with batch_dims, ArgMax)`);
   const out = layout.outputs.find((o) => o.name === logitsName);
@@ -64,7 +93,8 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   w = skipIdentity(w);
   const transpose = producer.get(w);
   const nodes: Uint8Array[] = [];
-  const inits: MessageWriter[] = [int64Tensor(`${P}one`, [], [1]), int64Tensor(`${P}token_ids`, [tokenIds.length], [...tokenIds])];
+  const inits: MessageWriter[] = [int64Tensor(`${P}one`, [], [1])];
+  const idsInit = (): number => inits.push(int64Tensor(`${P}token_ids`, [tokenIds.length], [...tokenIds]));
   let weight: string;
   let how: string;
   if (transpose?.opType === 'Transpose') {
@@ -74,18 +104,25 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
     const table = layout.initializers.get(e);
     if (!table || table.dims.length !== 2) return fail(`the LM head's Transpose input ${e} is not a 2-D initializer`);
     if (Math.max(...tokenIds) >= table.dims[0]!) return fail(`token id ${Math.max(...tokenIds)} is outside the LM head's ${table.dims[0]} rows`);
-    nodes.push(nodeProto('Gather', `${P}rows`, [e, `${P}token_ids`], [`${P}rows`], { axis: { int: 0 } }));
-    nodes.push(nodeProto('Transpose', `${P}rows_t`, [`${P}rows`], [`${P}weight`], { perm: { ints: [1, 0] } }));
+    const baked = bakedRows(table, tokenIds, true, read);
+    if (baked) inits.push(baked);
+    else {
+      idsInit();
+      nodes.push(nodeProto('Gather', `${P}rows`, [e, `${P}token_ids`], [`${P}rows`], { axis: { int: 0 } }));
+      nodes.push(nodeProto('Transpose', `${P}rows_t`, [`${P}rows`], [`${P}weight`], { perm: { ints: [1, 0] } }));
+    }
     weight = `${P}weight`;
-    how = `tied head: rows [${tokenIds.join(', ')}] of ${e} [${table.dims.join(', ')}] (through a Transpose)`;
+    how = `tied head: rows [${tokenIds.join(', ')}] of ${e} [${table.dims.join(', ')}] (through a Transpose), ${baked ? 'copied into the graph' : 'gathered at run time'}`;
     if (uses.get(transpose.outputs[0]!) === 1) removed.push(transpose);
   } else {
     const table = layout.initializers.get(w);
     if (!table || table.dims.length !== 2) return fail(`the LM head's weight ${w} is ${transpose ? `computed by ${transpose.opType}` : 'not a 2-D initializer'}`);
     if (Math.max(...tokenIds) >= table.dims[1]!) return fail(`token id ${Math.max(...tokenIds)} is outside the LM head's ${table.dims[1]} columns`);
-    nodes.push(nodeProto('Gather', `${P}columns`, [w, `${P}token_ids`], [`${P}weight`], { axis: { int: 1 } }));
+    const baked = bakedRows(table, tokenIds, false, read);
+    if (baked) inits.push(baked);
+    else if (idsInit()) nodes.push(nodeProto('Gather', `${P}columns`, [w, `${P}token_ids`], [`${P}weight`], { axis: { int: 1 } }));
     weight = `${P}weight`;
-    how = `lm_head: columns [${tokenIds.join(', ')}] of ${w} [${table.dims.join(', ')}]`;
+    how = `lm_head: columns [${tokenIds.join(', ')}] of ${w} [${table.dims.join(', ')}], ${baked ? 'copied into the graph' : 'gathered at run time'}`;
   }
 
   // Last real position per row: argmax over mask * (1..L) picks the last 1 for left or right padding.

@@ -4,7 +4,6 @@
  * lets /ping and request parsing stay responsive under load.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AppError } from '../errors';
 import { PairEncoder } from './pairEncoder';
 import { PromptEncoder } from './promptEncoder';
 import { packChunks, packPairs, transferList } from './packPairs';
@@ -24,7 +23,8 @@ function handle(encoder: PairEncoder, prompt: PromptEncoder | undefined, msg: To
       const packed = packPairs(pairs);
       send({ type: 'pairs', id: msg.id, packed }, transferList(packed));
     } else {
-      if (prompt) throw new AppError('Validation', 'long_documents=chunk is not supported for decoder LLM rerankers yet; use truncation (the default)');
+      // Windows are plain text windows (max_tokens_per_doc counts document tokens with them);
+      // chunked scoring itself is refused for prompt models in engine/chunkedScoring.ts.
       const docs = msg.pairs.map(([q, d]) => encoder.encodeDocChunks(q, d, msg.opts));
       const packed = packChunks(docs, msg.base);
       send({ type: 'chunks', id: msg.id, packed }, transferList(packed));

@@ -160,6 +160,15 @@ describe('decoder reranker fidelity against transformers.js AutoModelForCausalLM
       const cohere = await postJson(`${server.url}/v2/rerank`, { query: QUERY, documents: [DOCS[1]], raw_scores: true, instruction: ins });
       const s = (cohere.json as { results: Array<{ relevance_score: number }> }).results[0]!.relevance_score;
       assert.ok(Math.abs(s - want) <= 1e-5, `cohere: ${s} vs ${want}`);
+      // Existing routes keep working: top_n, max_tokens_per_doc; chunking says it is not supported yet.
+      const top = await postJson(`${server.url}/v1/rerank`, { query: QUERY, documents: DOCS, top_n: 2, max_tokens_per_doc: 16 });
+      assert.equal(top.status, 200, top.text);
+      assert.equal((top.json as { results: unknown[] }).results.length, 2);
+      const chunk = await postJson(`${server.url}/rerank`, { query: QUERY, texts: [LONG], long_documents: 'chunk' });
+      assert.equal(chunk.status, 422);
+      assert.match(chunk.text, /not supported for decoder LLM rerankers/);
+      const health = await fetch(`${server.url}/ping`);
+      assert.equal(health.status, 200);
     } finally {
       await server.stop();
       await ref.dispose();
