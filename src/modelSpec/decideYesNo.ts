@@ -45,7 +45,7 @@ export function decideYesNo(files: ModelFiles, overrides: SpecOverrides, notes: 
   const head = readConfigHead(files);
   const verdict = files.graph ? readGraphOutput(files.graph, files.onnxFile) : undefined;
   const modelType = getString(files.config, 'model_type');
-  const causalGraph = verdict?.kind === 'per-token' && verdict.output.name === 'logits' && (head.kind === 'causal-lm' || head.kind === 'none' || looksDecoder(files.graph!));
+  const causalGraph = verdict?.kind === 'per-token' && verdict.output.name === 'logits' && (head.kind === 'causal-lm' || looksDecoder(files.graph!));
   const seqCls = verdict?.kind === 'scores' && verdict.numLabels === 1 && head.kind === 'sequence-classification' && modelType !== undefined && SEQ_CLS_FAMILIES.has(modelType);
   const stModule = files.decoder?.scoreModule;
   const candidate = causalGraph || (head.kind === 'causal-lm' && !verdict) || seqCls || stModule !== undefined || (head.kind === 'causal-lm' && overrides.task === 'reranker');

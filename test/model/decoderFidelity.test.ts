@@ -139,6 +139,11 @@ describe('decoder reranker fidelity against transformers.js AutoModelForCausalLM
         assert.deepEqual(info.scoring.tokens.map((t) => t.id), [YES, NO]);
         assert.deepEqual(info.scoring.template.last_ids, [271, 151668, 271]);
         assert.equal(info.scoring.graph.rewritten, c.rewritten);
+        if (c.preset === 'qwen3-tiny-opaque') {
+          // Unrewritten: one run's [batch, seq, 151669] fp32 logits stay under 512 MiB.
+          const limits = ((await (await fetch(`${server.url}/info`)).json()) as { limits: { max_batch_tokens: number } }).limits;
+          assert.equal(limits.max_batch_tokens, Math.floor((512 * 2 ** 20) / (151669 * 4)));
+        }
       });
     });
   }
