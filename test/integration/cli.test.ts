@@ -11,7 +11,7 @@ const EXPECT: Array<[string, { task: string; family: string; maxInputLength: num
   ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2', { task: 'reranker', family: 'bert', maxInputLength: 512, activation: 'identity' }],
   ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/st5-activation_fn', { task: 'reranker', family: 'bert', maxInputLength: 512, activation: 'identity' }],
   ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/transformers5', { task: 'reranker', family: 'bert', maxInputLength: 512, activation: 'identity' }],
-  ['hf-configs/Qwen__Qwen3-Reranker-0.6B', /causal LM/],
+  ['hf-configs/Qwen__Qwen3-Reranker-0.6B', /Qwen3ForCausalLM is a decoder LLM; missing tokenizer\.json/],
   ['hf-configs/dslim__bert-base-NER-uncased', /token classifier/],
   ['hf-configs/jinaai__jina-embeddings-v2-base-en', /embedding model/],
   ['onnx/opensearch__TinyXLMRoberta-CE-onnx', { task: 'reranker', family: 'roberta', maxInputLength: 62, activation: 'sigmoid' }],
