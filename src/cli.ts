@@ -9,11 +9,14 @@ import { configureLog, logger } from './log';
 import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
+import { decoderOverrides } from './modelSpec/decoderOverrides';
 import { uploadModel } from './artifacts/upload';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
   reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 when it can be served
+      [--task reranker|classifier] [--score-tokens yes,no] [--prompt-template FILE] [--instruction TEXT]
+                                                   the same overrides as MODEL_TASK, SCORE_TOKENS, PROMPT_TEMPLATE, INSTRUCTION
   reranker upload <model-dir> <s3-uri> [--tar]     upload a model folder as an S3 prefix or a model.tar.gz
   reranker version`;
 
@@ -74,13 +77,34 @@ async function serve(): Promise<number> {
 }
 
 async function inspect(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { onnx: { type: 'string' } }, allowPositionals: true });
+  const str = { type: 'string' } as const;
+  const { values, positionals } = parseArgs({
+    args,
+    options: { onnx: str, task: str, 'score-tokens': str, 'prompt-template': str, instruction: str },
+    allowPositionals: true,
+  });
   const dir = positionals[0];
   if (!dir) {
     process.stderr.write(`inspect needs a model folder\n${USAGE}\n`);
     return 2;
   }
-  const r = await inspectModel(dir, values.onnx !== undefined ? { onnxFile: values.onnx } : {});
+  if (values.task !== undefined && values.task !== 'reranker' && values.task !== 'classifier') {
+    process.stderr.write(`--task must be reranker or classifier\n`);
+    return 2;
+  }
+  let decoder;
+  try {
+    decoder = await decoderOverrides({
+      scoreTokensOverride: values['score-tokens']?.split(',').map((t) => t.trim()),
+      promptTemplateFile: values['prompt-template'],
+      instructionOverride: values.instruction,
+    });
+  } catch (e) {
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return 2;
+  }
+  const overrides = { ...(values.task ? { task: values.task as 'reranker' | 'classifier' } : {}), ...decoder };
+  const r = await inspectModel(dir, { ...(values.onnx !== undefined ? { onnxFile: values.onnx } : {}), overrides });
   (r.exitCode === 0 ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   return r.exitCode;
 }

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
+import fs from 'node:fs';
+import os from 'node:os';
+import { qwen3TokenizerDir } from '../../scripts/genDecoder';
 import { CLI, FIXTURES } from '../helpers/paths';
 
 const EXPECT: Array<[string, { task: string; family: string; maxInputLength: number; activation: string } | RegExp]> = [
@@ -40,4 +43,24 @@ test('reranker with no folder or an unknown command exits 2 with usage', () => {
   const r = spawnSync(process.execPath, [CLI, 'frobnicate'], { encoding: 'utf8' });
   assert.equal(r.status, 2);
   assert.match(r.stderr, /usage:/);
+});
+
+test('reranker inspect on the onnxruntime-genai tiny Llama export: refused without overrides, yes/no with --score-tokens and --prompt-template', () => {
+  const dir = path.join(qwen3TokenizerDir(), '..', 'hf-internal-testing__tiny-random-LlamaForCausalLM-fp16');
+  const refused = spawnSync(process.execPath, [CLI, 'inspect', dir], { encoding: 'utf8' });
+  assert.equal(refused.status, 1);
+  assert.match(refused.stderr, /causal-LM logits\) is a decoder LLM; no scoring tokens.*SCORE_TOKENS/);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-template-'));
+  const template = path.join(tmp, 'score.jinja');
+  fs.writeFileSync(template, 'Query: {{ (messages | selectattr("role", "eq", "query") | first).content }}\nDocument: {{ (messages | selectattr("role", "eq", "document") | first).content }}\nRelevant:');
+  try {
+    const r = spawnSync(process.execPath, [CLI, 'inspect', dir, '--score-tokens', '\u2581yes,\u2581no', '--prompt-template', template], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const report = JSON.parse(r.stdout) as { task: string; scoring: { kind: string; tokens: Array<{ id: number }>; tokensSource: string } };
+    assert.equal(report.scoring.kind, 'yes-no');
+    assert.deepEqual(report.scoring.tokens.map((t) => t.id), [4874, 694]);
+    assert.equal(report.scoring.tokensSource, 'override:SCORE_TOKENS');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 });
