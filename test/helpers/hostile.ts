@@ -110,7 +110,8 @@ export function rawHttp(port: number, chunks: Array<string | Buffer | number>, o
     sock.on('connect', async () => {
       for (const c of chunks) {
         if (done) return;
-        if (typeof c === 'number') await new Promise((r) => setTimeout(r, c));
+        // unref: a pause still pending when the socket is gone must not keep the test process alive.
+        if (typeof c === 'number') await new Promise((r) => setTimeout(r, c).unref());
         else sock.write(c);
       }
     });
