@@ -136,6 +136,15 @@ add({
   msg: /MAX_CHUNK_WINDOWS/,
 });
 
+// Finding 4: a plain (truncated) document of 5.5 MB is tokenized only as far as its window needs.
+add({
+  name: 'F4 a 5.5 MB document with truncation (the default)',
+  prepare: () => JSON.stringify({ query: 'capital', texts: ['paris is the capital of france and its largest city '.repeat(110_000)] }),
+  run: (b) => send('/rerank', b, JSON_CT),
+  status: 200,
+  maxBytes: 200,
+});
+
 // Findings 5 and 6: records amplify the answer and stall the loop; many records must not be a 429.
 add({ name: 'F5 JSON Lines "1\\n" x 500,000 (1 MB)', prepare: () => '1\n'.repeat(500_000), run: (b) => send('/invocations', b, JL), status: 413, type: 'PayloadTooLarge', msg: /more than 10000 records \(MAX_RECORDS/ });
 add({ name: 'F5 the same, gzip', prepare: () => gzipSync('1\n'.repeat(1_400_000)), run: (b) => send('/invocations', b, gz(JL)), status: 413, type: 'PayloadTooLarge', msg: /MAX_RECORDS/ });
