@@ -144,11 +144,12 @@ export async function measured<T>(url: string, pid: number, fn: () => Promise<T>
   const rss = rssWatch(pid);
   const probe = pingProbe(url);
   const t0 = performance.now();
-  let result: T;
+  let result!: T;
+  let ping!: PingReport;
   try {
     result = await fn();
   } finally {
-    var ping = await probe.stop();
+    ping = await probe.stop();
   }
   return { result, ms: performance.now() - t0, rssMb: rss.growthMb(), ping };
 }
