@@ -44,8 +44,18 @@ export interface ChunkDeps {
   readonly limits: RerankerLimits;
 }
 
-/** Documents per encode task: a long document keeps a tokenizer busy on its own. */
+/** Documents per encode task at most: a long document keeps a tokenizer busy on its own. */
 const GROUP = 8;
+/** Characters per encode task (but at least one document): tasks stay short, so the tokenizer queue stays fair. */
+const GROUP_CHARS = 64 * 1024;
+
+/** Where the next task's documents end: up to GROUP documents and GROUP_CHARS characters, at least one. */
+function groupEnd(pairs: ReadonlyArray<readonly [string, string]>, base: number): number {
+  let end = base + 1;
+  let chars = pairs[base]![1].length;
+  while (end < pairs.length && end - base < GROUP && chars + pairs[end]![1].length <= GROUP_CHARS) chars += pairs[end++]![1].length;
+  return end;
+}
 
 export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
   const { spec, tokenizer, scheduler, permits, limits } = deps;
@@ -83,8 +93,9 @@ export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<reado
   const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   try {
     const groups: Array<Promise<{ packed: PackedChunks; base: number; logits: Float32Array; inferenceMs: number }>> = [];
-    for (let base = 0; base < pairs.length; base += GROUP) {
-      const slice = pairs.slice(base, base + GROUP);
+    for (let base = 0, end = 0; base < pairs.length; base = end) {
+      end = groupEnd(pairs, base);
+      const slice = pairs.slice(base, end);
       groups.push(
         tokenizer.encodeDocChunks(slice, chunkOpts, signal).then(async (packed) => {
           tokenizedAt = Math.max(tokenizedAt, performance.now());
