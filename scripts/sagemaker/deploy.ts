@@ -1,7 +1,8 @@
 /**
- * Deploys the reranker image as a SageMaker real-time (or serverless) endpoint:
- * CreateModel -> CreateEndpointConfig -> CreateEndpoint (or UpdateEndpoint), then waits for
- * InService. `--dry-run` prints the exact requests and sends nothing.
+ * Deploys the reranker image as a SageMaker real-time, serverless or asynchronous endpoint:
+ * CreateModel -> CreateEndpointConfig -> CreateEndpoint (or UpdateEndpoint), waits for InService,
+ * then (with --autoscale) registers the variant with Application Auto Scaling and puts a
+ * target-tracking policy. `--dry-run` prints the exact requests and sends nothing.
  *
  *   node dist/scripts/sagemaker/deploy.js --name bge-reranker \
  *     --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-reranker:gpu \
@@ -22,7 +23,9 @@ import {
   type ProductionVariant,
   type UpdateEndpointInput,
 } from '@aws-sdk/client-sagemaker';
-import { envPairs, formatDryRun, integer, parseFlags, required, requireFlags, resourceName, runCli, s3Uri, UsageError, type ApiRequest } from './cliArgs';
+import { ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
+import { autoscalingRequests, EMF_NAMESPACE, type AutoscaleOptions, type ScaleOn } from './autoscaling';
+import { ecrImage, envPairs, formatDryRun, instanceType, integer, intPair, oneOf, parseFlags, regionFor, required, requireFlags, resourceName, runCli, s3Uri, UsageError, type ApiRequest } from './cliArgs';
 
 export const DEPLOY_USAGE = `Usage: node dist/scripts/sagemaker/deploy.js --name NAME --image URI --role ARN
          (--instance-type TYPE | --serverless-memory MB) [options]
@@ -37,18 +40,31 @@ export const DEPLOY_USAGE = `Usage: node dist/scripts/sagemaker/deploy.js --name
                                the model itself) or the image serves its embedded demo model.
   --env KEY=VALUE              container environment, repeatable (docs/sagemaker.md lists the keys)
   --instance-type TYPE         e.g. ml.g5.xlarge (GPU image), ml.c7i.2xlarge (CPU image)
-  --instance-count N           initial instances (default 1)
+  --instance-count N           initial instances (default 1; with --autoscale: MIN, or 1 when MIN is 0)
+  --autoscale MIN:MAX          after InService, register the variant with Application Auto Scaling
+                               and put a target-tracking policy (MIN 0 only with --async)
+  --scale-on METRIC            invocations (SageMakerVariantInvocationsPerInstance, default) or
+                               queue (the container's EMF metric QueuedPairs, average per instance)
+  --target N                   the policy's target: invocations per instance per minute, or queued
+                               pairs per instance (docs/operations.md sizes both)
+  --scale-in-cooldown S        default 300
+  --scale-out-cooldown S       default 60
   --startup-timeout S          ContainerStartupHealthCheckTimeoutInSeconds, 60-3600 (default 600)
   --download-timeout S         ModelDataDownloadTimeoutInSeconds, 60-3600 (default 1200)
   --volume-size GB             VolumeSizeInGB (only for instance types without local NVMe storage)
   --inference-ami-version V    e.g. al2-ami-sagemaker-inference-gpu-3-1 (NVIDIA driver 550)
-  --serverless-memory MB       serverless endpoint instead of instances: 1024-6144, steps of 1024
-  --serverless-concurrency N   serverless MaxConcurrency, 1-200 (default 5)
+  --serverless MB:N            serverless endpoint instead of instances: memory 1024-6144 in steps
+                               of 1024, MaxConcurrency 1-200 (e.g. --serverless 6144:10)
+  --serverless-memory MB       the same in two flags (--serverless-concurrency N, default 5)
+  --async S3URI                asynchronous endpoint: results go to S3URI (AsyncInferenceConfig);
+                               sets REQUEST_TIMEOUT=3595 and MAX_PAYLOAD_MB=100 unless --env does
+  --async-failure S3URI        where failed async requests' errors go (S3FailurePath)
+  --async-max-concurrency N    MaxConcurrentInvocationsPerInstance, 1-1000 (default: SageMaker's)
   --network-isolation          EnableNetworkIsolation (the container cannot reach S3: use --model-data)
   --endpoint-name NAME         endpoint name (default: --name)
   --version V                  suffix of the model and config names (default: UTC yyyymmdd-hhmmss)
   --update                     UpdateEndpoint: move an existing endpoint to the new config
-  --region REGION              AWS region (default: the SDK's usual lookup)
+  --region REGION              AWS region (default: the SDK's usual lookup); must be the image's
   --no-wait                    return after the create/update call instead of waiting for InService
   --wait-timeout S             how long to wait for InService (default 3600)
   --dry-run                    print the requests as JSON and send nothing
@@ -67,6 +83,8 @@ export interface DeployOptions {
   readonly volumeSizeGb?: number | undefined;
   readonly inferenceAmiVersion?: string | undefined;
   readonly serverless?: { readonly memoryMb: number; readonly maxConcurrency: number } | undefined;
+  readonly async?: { readonly output: string; readonly failure?: string | undefined; readonly maxConcurrency?: number | undefined } | undefined;
+  readonly autoscale?: AutoscaleOptions | undefined;
   readonly networkIsolation?: boolean | undefined;
   readonly endpointName?: string | undefined;
   /** Suffix that keeps each deployment's model and config names unique. */
@@ -79,7 +97,11 @@ export interface DeployRequests {
   readonly createEndpointConfig: CreateEndpointConfigCommandInput;
   /** CreateEndpoint, or UpdateEndpoint with --update. */
   readonly endpoint: { readonly command: 'CreateEndpoint'; readonly input: CreateEndpointInput } | { readonly command: 'UpdateEndpoint'; readonly input: UpdateEndpointInput };
+  /** RegisterScalableTarget and PutScalingPolicy, sent once the endpoint is InService. */
+  readonly autoscaling: ApiRequest[];
 }
+
+const VARIANT = 'AllTraffic';
 
 const MODEL_ENV_KEYS = ['MODEL_URI', 'MODEL_DIR', 'HF_MODEL_ID'];
 
@@ -101,15 +123,34 @@ export function buildDeployRequests(o: DeployOptions): DeployRequests {
   const configName = resourceName(`${modelName}-config`, '--name with --version');
   const endpointName = resourceName(o.endpointName ?? o.name, '--endpoint-name');
   if (!o.image.trim()) throw new UsageError('missing --image (the ECR image URI)');
+  ecrImage(o.image, '--image');
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(o.role)) throw new UsageError(`--role must be an IAM role ARN, got ${JSON.stringify(o.role)}`);
 
-  const env = { ...(o.env ?? {}) };
+  // SageMaker does not tell a container its endpoint's names: pass them for the EMF dimensions.
+  // Async invocations may run up to an hour and carry payloads far above 6 MB.
+  const env: Record<string, string> = {
+    ENDPOINT_NAME: endpointName,
+    VARIANT_NAME: VARIANT,
+    MODEL_NAME: o.name,
+    ...(o.async ? { REQUEST_TIMEOUT: '3595', MAX_PAYLOAD_MB: '100' } : {}),
+    ...(o.env ?? {}),
+  };
   if (o.networkIsolation && env['MODEL_URI'] !== undefined) {
     throw new UsageError('--network-isolation: the container cannot reach S3, so MODEL_URI cannot work; pass the model with --model-data');
   }
   if (o.serverless && o.instanceType) throw new UsageError('--serverless-memory and --instance-type exclude each other');
   if (!o.serverless && !o.instanceType) throw new UsageError('missing --instance-type (or --serverless-memory for a serverless endpoint)');
   if (o.serverless && o.networkIsolation) throw new UsageError('serverless endpoints do not support --network-isolation');
+  if (o.serverless && o.async) throw new UsageError('--async and --serverless exclude each other (asynchronous endpoints run on instances)');
+  if (o.serverless && o.autoscale) throw new UsageError('--autoscale is for instance-based endpoints; serverless endpoints scale by --serverless MB:CONCURRENCY');
+  if (o.instanceType) instanceType(o.instanceType, '--instance-type');
+  if (o.async) {
+    s3Uri(o.async.output, '--async');
+    if (o.async.failure) s3Uri(o.async.failure, '--async-failure');
+  }
+  if (o.autoscale?.scaleOn === 'queue' && /^(0|false|no|off)$/i.test(env['METRICS_EMF'] ?? 'true')) {
+    throw new UsageError('--scale-on queue needs the EMF metrics the container prints (remove METRICS_EMF=false)');
+  }
   if (o.serverless && (o.serverless.memoryMb % 1024 !== 0 || o.serverless.memoryMb < 1024 || o.serverless.memoryMb > 6144)) {
     throw new UsageError(`--serverless-memory must be 1024, 2048, 3072, 4096, 5120 or 6144, got ${o.serverless.memoryMb}`);
   }
@@ -132,18 +173,33 @@ export function buildDeployRequests(o: DeployOptions): DeployRequests {
         VariantName: 'AllTraffic',
         ModelName: modelName,
         InstanceType: o.instanceType as ProductionVariant['InstanceType'],
-        InitialInstanceCount: o.instanceCount ?? 1,
+        InitialInstanceCount: o.instanceCount ?? Math.max(1, o.autoscale?.min ?? 1),
         ContainerStartupHealthCheckTimeoutInSeconds: o.startupTimeoutSeconds ?? 600,
         ModelDataDownloadTimeoutInSeconds: o.downloadTimeoutSeconds ?? 1200,
         ...(o.volumeSizeGb !== undefined ? { VolumeSizeInGB: o.volumeSizeGb } : {}),
         ...(o.inferenceAmiVersion ? { InferenceAmiVersion: o.inferenceAmiVersion as ProductionVariant['InferenceAmiVersion'] } : {}),
       };
-  const createEndpointConfig: CreateEndpointConfigCommandInput = { EndpointConfigName: configName, ProductionVariants: [variant] };
+  const createEndpointConfig: CreateEndpointConfigCommandInput = {
+    EndpointConfigName: configName,
+    ProductionVariants: [variant],
+    ...(o.async
+      ? {
+          AsyncInferenceConfig: {
+            OutputConfig: { S3OutputPath: o.async.output, ...(o.async.failure ? { S3FailurePath: o.async.failure } : {}) },
+            ...(o.async.maxConcurrency !== undefined ? { ClientConfig: { MaxConcurrentInvocationsPerInstance: o.async.maxConcurrency } } : {}),
+          },
+        }
+      : {}),
+  };
+  const autoscaling = o.autoscale
+    ? autoscalingRequests(o.autoscale, { endpointName, variantName: VARIANT, modelDimension: env['MODEL_NAME'] ?? o.name, namespace: env['METRICS_EMF_NAMESPACE'] ?? EMF_NAMESPACE }, o.async !== undefined)
+    : [];
   const endpointInput = { EndpointName: endpointName, EndpointConfigName: configName };
   return {
     createModel,
     createEndpointConfig,
     endpoint: o.update ? { command: 'UpdateEndpoint', input: endpointInput } : { command: 'CreateEndpoint', input: endpointInput },
+    autoscaling,
   };
 }
 
@@ -152,6 +208,7 @@ export function deployRequestList(r: DeployRequests): ApiRequest[] {
     { command: 'CreateModel', input: r.createModel },
     { command: 'CreateEndpointConfig', input: r.createEndpointConfig },
     { command: r.endpoint.command, input: r.endpoint.input },
+    ...r.autoscaling,
   ];
 }
 
@@ -176,6 +233,15 @@ export function parseDeployArgs(argv: readonly string[], now: Date = new Date())
     'download-timeout': { type: 'string' },
     'volume-size': { type: 'string' },
     'inference-ami-version': { type: 'string' },
+    serverless: { type: 'string' },
+    async: { type: 'string' },
+    'async-failure': { type: 'string' },
+    'async-max-concurrency': { type: 'string' },
+    autoscale: { type: 'string' },
+    'scale-on': { type: 'string' },
+    target: { type: 'string' },
+    'scale-in-cooldown': { type: 'string' },
+    'scale-out-cooldown': { type: 'string' },
     'serverless-memory': { type: 'string' },
     'serverless-concurrency': { type: 'string' },
     'network-isolation': { type: 'boolean' },
@@ -188,8 +254,32 @@ export function parseDeployArgs(argv: readonly string[], now: Date = new Date())
     'dry-run': { type: 'boolean' },
   });
   requireFlags(v, ['name', 'image', 'role']);
-  const memory = integer(v['serverless-memory'], '--serverless-memory', undefined, 1024, 6144);
+  if (v.serverless !== undefined && (v['serverless-memory'] !== undefined || v['serverless-concurrency'] !== undefined)) {
+    throw new UsageError('give --serverless MB:N or --serverless-memory/--serverless-concurrency, not both');
+  }
+  const pair = v.serverless === undefined ? undefined : intPair(v.serverless, '--serverless', 'MEMORY_MB:MAX_CONCURRENCY (e.g. 6144:10)', 1024, 6144, 1, 200);
+  const memory = pair?.[0] ?? integer(v['serverless-memory'], '--serverless-memory', undefined, 1024, 6144);
+  const concurrency = pair?.[1] ?? integer(v['serverless-concurrency'], '--serverless-concurrency', 5, 1, 200);
   const env = envPairs(v.env);
+  let autoscale: AutoscaleOptions | undefined;
+  if (v.autoscale !== undefined) {
+    const [min, max] = intPair(v.autoscale, '--autoscale', 'MIN:MAX instances (e.g. 1:4)', 0, 1000, 0, 1000);
+    if (v.target === undefined) throw new UsageError('--autoscale needs --target (invocations per instance per minute, or queued pairs per instance with --scale-on queue)');
+    const target = Number(v.target);
+    if (!Number.isFinite(target) || target <= 0) throw new UsageError(`--target must be a number above 0, got ${JSON.stringify(v.target)}`);
+    autoscale = {
+      min,
+      max,
+      scaleOn: oneOf<ScaleOn>(v['scale-on'], '--scale-on', ['invocations', 'queue'], 'invocations'),
+      target,
+      scaleInCooldownSeconds: integer(v['scale-in-cooldown'], '--scale-in-cooldown', 300, 0, 86400),
+      scaleOutCooldownSeconds: integer(v['scale-out-cooldown'], '--scale-out-cooldown', 60, 0, 86400),
+    };
+  } else if (v['scale-on'] !== undefined || v.target !== undefined) {
+    throw new UsageError('--scale-on and --target belong to --autoscale MIN:MAX');
+  }
+  if (v['no-wait'] && autoscale) throw new UsageError('--autoscale needs the endpoint InService first: drop --no-wait');
+  if ((v['async-failure'] !== undefined || v['async-max-concurrency'] !== undefined) && v.async === undefined) throw new UsageError('--async-failure and --async-max-concurrency belong to --async S3URI');
   const options: DeployOptions = {
     name: required(v.name, '--name', 'base name of the model, endpoint config and endpoint'),
     image: required(v.image, '--image', 'the ECR image URI'),
@@ -197,12 +287,14 @@ export function parseDeployArgs(argv: readonly string[], now: Date = new Date())
     modelData: v['model-data'],
     env,
     instanceType: v['instance-type'],
-    instanceCount: integer(v['instance-count'], '--instance-count', 1, 1, 1000),
+    instanceCount: integer(v['instance-count'], '--instance-count', undefined, 1, 1000),
     startupTimeoutSeconds: integer(v['startup-timeout'], '--startup-timeout', 600, 60, 3600),
     downloadTimeoutSeconds: integer(v['download-timeout'], '--download-timeout', 1200, 60, 3600),
     volumeSizeGb: integer(v['volume-size'], '--volume-size', undefined, 1, 512),
     inferenceAmiVersion: v['inference-ami-version'],
-    serverless: memory === undefined ? undefined : { memoryMb: memory, maxConcurrency: integer(v['serverless-concurrency'], '--serverless-concurrency', 5, 1, 200) },
+    serverless: memory === undefined ? undefined : { memoryMb: memory, maxConcurrency: concurrency },
+    async: v.async === undefined ? undefined : { output: v.async, failure: v['async-failure'], maxConcurrency: integer(v['async-max-concurrency'], '--async-max-concurrency', undefined, 1, 1000) },
+    autoscale,
     networkIsolation: v['network-isolation'] ?? false,
     endpointName: v['endpoint-name'],
     version: v.version ?? utcStamp(now),
@@ -210,7 +302,7 @@ export function parseDeployArgs(argv: readonly string[], now: Date = new Date())
   };
   return {
     options,
-    region: v.region,
+    region: regionFor(v.region, v.image ? ecrImage(v.image, '--image') : undefined),
     dryRun: v['dry-run'] ?? false,
     wait: !(v['no-wait'] ?? false),
     waitTimeoutSeconds: integer(v['wait-timeout'], '--wait-timeout', 3600, 60, 6 * 3600),
@@ -249,6 +341,14 @@ export async function deploy(argv: readonly string[]): Promise<void> {
     const d = await client.send(new DescribeEndpointCommand({ EndpointName: ep.input.EndpointName })).catch(() => undefined);
     if (d) throw new Error(`endpoint ${ep.input.EndpointName} is ${d.EndpointStatus}${d.FailureReason ? `: ${d.FailureReason}` : ''} (CloudWatch log group /aws/sagemaker/Endpoints/${ep.input.EndpointName})`, { cause: e });
     throw e;
+  }
+  if (requests.autoscaling.length) {
+    const scaling = new ApplicationAutoScalingClient(cli.region ? { region: cli.region } : {});
+    for (const r of requests.autoscaling) {
+      if (r.command === 'RegisterScalableTarget') await scaling.send(new RegisterScalableTargetCommand(r.input as ConstructorParameters<typeof RegisterScalableTargetCommand>[0]));
+      else await scaling.send(new PutScalingPolicyCommand(r.input as ConstructorParameters<typeof PutScalingPolicyCommand>[0]));
+      process.stderr.write(`${r.command} done\n`);
+    }
   }
   process.stdout.write(`${JSON.stringify({ EndpointName: ep.input.EndpointName, EndpointStatus: 'InService' })}\n`);
 }
