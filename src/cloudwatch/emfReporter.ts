@@ -6,7 +6,7 @@
  * Each line goes out as one synchronous write(2) of the complete line, to the file descriptor pino
  * also writes synchronously, so a line never interleaves with a log line: both are written whole
  * from the one main thread, and a pipe write under 4 KiB (PIPE_BUF) is never split by the kernel
- * (the lines here are under 2 KiB; the test checks).
+ * (the lines here are about 2 KiB; the test checks they stay under 4).
  */
 import { writeSync } from 'node:fs';
 import os from 'node:os';

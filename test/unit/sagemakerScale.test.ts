@@ -6,6 +6,10 @@
  * semantics. Every --dry-run printout is compared with the builders' output.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { buildBatchTransformRequest, parseBatchTransformArgs, withExecutionParameters } from '../../scripts/sagemaker/batch-transform';
 import { bucketProblem, ecrImage, instanceType, regionFor, s3Uri, UsageError } from '../../scripts/sagemaker/cliArgs';
@@ -14,6 +18,7 @@ import { isLocalUrl, parseInvokeArgs, runtimeClientConfig } from '../../scripts/
 import { parseLocalTransformArgs } from '../../scripts/sagemaker/local-transform';
 import { parseTeardownArgs, teardownRequests } from '../../scripts/sagemaker/teardown';
 import { compileJsonPath, joinRecord, miniBatches, responseLines, splitRecords } from '../../scripts/sagemaker/transformRecords';
+import { ROOT } from '../helpers/paths';
 import { dryRun, runScript } from '../helpers/sagemakerScripts';
 
 const IMAGE = '123456789012.dkr.ecr.eu-west-1.amazonaws.com/sagemaker-reranker:cpu';
@@ -240,5 +245,36 @@ describe('local-transform records', () => {
     assert.throws(() => parseLocalTransformArgs([...base, '--endpoint', 'localhost:1']), /--endpoint must be http/);
     assert.throws(() => parseLocalTransformArgs([...base, '--content-type', 'text/csv', '--input-filter', '$[1:]']), /need JSON records/);
     assert.throws(() => parseLocalTransformArgs([...base, '--output-filter', '$..x']), /unsupported JSONPath/);
+  });
+});
+
+describe('docs: commands and policies as written', () => {
+  const docs = ['docs/sagemaker.md', 'docs/operations.md'].map((f) => [f, readFileSync(path.join(ROOT, f), 'utf8')] as const);
+  const blocks = (text: string, lang: string): string[] => [...text.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]!);
+
+  it('every sh block that dry-runs a script runs here as written', () => {
+    let ran = 0;
+    for (const [file, text] of docs) {
+      for (const block of blocks(text, 'sh').filter((b) => b.includes('node dist/scripts/sagemaker/') && b.includes('--dry-run'))) {
+        // Only the dry-run commands (and the variable lines before them): the others need AWS.
+        const commands = block.replace(/\\\n/g, ' ').split('\n').filter((l) => /^[A-Z_]+=\S+/.test(l) || l.includes('--dry-run'));
+        const r = spawnSync('bash', ['-euo', 'pipefail', '-c', commands.join('\n')], { cwd: ROOT, env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: os.tmpdir() }, encoding: 'utf8', timeout: 60_000 });
+        assert.equal(r.status, 0, `${file}:\n${commands.join('\n')}\n${r.stderr}`);
+        assert.ok(Array.isArray(JSON.parse(r.stdout.trim().split(/\n(?=\[)/)[0]!)), 'prints the requests as JSON');
+        ran++;
+      }
+    }
+    assert.ok(ran >= 6, `${ran} dry-run blocks`);
+  });
+
+  it('every json block (IAM policies) is valid JSON', () => {
+    let parsed = 0;
+    for (const [file, text] of docs) {
+      for (const block of blocks(text, 'json')) {
+        assert.doesNotThrow(() => JSON.parse(block), `${file}: ${block.slice(0, 120)}`);
+        parsed++;
+      }
+    }
+    assert.ok(parsed >= 3);
   });
 });
