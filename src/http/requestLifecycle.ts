@@ -88,7 +88,11 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
         } else failures.inc({ route, reason });
       }
 
-      if (counted) traceRequest({ method: req.method, route, status, startMs: performance.timeOrigin + t0, endMs: performance.timeOrigin + performance.now(), inferenceId: req.get('x-amzn-sagemaker-inference-id'), traceparent: req.get('traceparent'), errorType, pairs: usage?.pairs, timings });
+      if (counted) {
+        const endMs = performance.timeOrigin + performance.now();
+        const inferenceId = req.get('x-amzn-sagemaker-inference-id');
+        traceRequest({ method: req.method, route, status, startMs: performance.timeOrigin + t0, endMs, inferenceId, traceparent: req.get('traceparent'), errorType, pairs: usage?.pairs, timings });
+      }
       if (counted || res.statusCode >= 500) {
         const inferenceId = req.get('x-amzn-sagemaker-inference-id');
         log.info('request', {
