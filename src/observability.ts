@@ -26,6 +26,7 @@ export function startObservability(config: Config, state: ServerState, version: 
           if (stopped) return;
           emf = startEmfReporter(config.emf, {
             maxBatchTokens: () => state.reranker?.limitsInUse.maxBatchTokens,
+            queue: () => (state.reranker ? { queued: state.reranker.queuedPairs, inFlight: state.reranker.pairsInFlight } : undefined),
             modelLabel: () => modelLabelOf(state.model?.uri ?? state.model?.dir),
             version,
           });

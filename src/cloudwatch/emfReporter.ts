@@ -22,6 +22,8 @@ const log = logger('emf');
 export interface EmfSource {
   /** MAX_BATCH_TOKENS in force, once the engine runs. */
   maxBatchTokens(): number | undefined;
+  /** The queue now: pairs waiting for a batch, pairs admitted and not answered. */
+  queue(): { queued: number; inFlight: number } | undefined;
   /** The Model dimension when MODEL_NAME is unset: the model folder's or URI's last segment. */
   modelLabel(): string | undefined;
   readonly version: string;
@@ -43,12 +45,19 @@ export function startEmfReporter(cfg: EmfConfig, source: EmfSource, write: (line
   let before: Reading = new Map();
   let beforeAt = performance.now();
   let running: Promise<void> = Promise.resolve();
+  let samples: Array<{ queued: number; inFlight: number }> = [];
+  const sample = (): void => {
+    const q = source.queue();
+    if (q) samples.push(q);
+  };
 
   const emit = async (): Promise<void> => {
     const now = toReading(await registry.getMetricsAsJSON());
     const at = performance.now();
     const seconds = Math.max(0.001, (at - beforeAt) / 1000);
-    const metrics = intervalMetrics(now, before, { seconds, maxBatchTokens: source.maxBatchTokens() });
+    sample();
+    const metrics = intervalMetrics(now, before, { seconds, maxBatchTokens: source.maxBatchTokens(), queueSamples: samples });
+    samples = [];
     before = now;
     beforeAt = at;
     const dimensions: Record<string, string> = {
@@ -69,10 +78,13 @@ export function startEmfReporter(cfg: EmfConfig, source: EmfSource, write: (line
   });
   const timer = setInterval(tick, cfg.intervalMs);
   timer.unref();
+  const sampler = setInterval(sample, Math.min(1000, cfg.intervalMs / 4));
+  sampler.unref();
   log.info('CloudWatch EMF metrics on stdout', { namespace: cfg.namespace, interval_s: cfg.intervalMs / 1000, endpoint: cfg.endpointName, variant: cfg.variantName });
   return {
     async stop() {
       clearInterval(timer);
+      clearInterval(sampler);
       tick();
       await running;
     },

@@ -84,6 +84,8 @@ export interface IntervalContext {
   readonly seconds: number;
   /** MAX_BATCH_TOKENS in force; undefined before the engine starts. */
   readonly maxBatchTokens: number | undefined;
+  /** Queue depth sampled during the interval (the reporter samples every second); none: read the gauges once. */
+  readonly queueSamples?: ReadonlyArray<{ readonly queued: number; readonly inFlight: number }>;
 }
 
 export function intervalMetrics(now: Reading, before: Reading, ctx: IntervalContext): EmfMetric[] {
@@ -100,9 +102,17 @@ export function intervalMetrics(now: Reading, before: Reading, ctx: IntervalCont
   for (const reason of FAILURE_REASONS) {
     add(`RequestsFailed${reason[0]!.toUpperCase()}${reason.slice(1)}`, 'Count', delta(now, before, 'reranker_request_failure_total', { reason }));
   }
-  // Gauges: the value at the end of the interval (the autoscaling signal).
-  add('QueuedPairs', 'Count', sum(now, 'reranker_queued_pairs'));
-  add('PairsInFlight', 'Count', sum(now, 'reranker_pairs_in_flight'));
+  // The autoscaling signal: the mean over the interval's samples (one reading at the end would
+  // catch a burst or miss it by chance), and the peak; the gauges when nothing was sampled.
+  const q = ctx.queueSamples ?? [];
+  if (q.length) {
+    add('QueuedPairs', 'Count', q.reduce((n, x) => n + x.queued, 0) / q.length);
+    add('QueuedPairsMax', 'Count', Math.max(...q.map((x) => x.queued)));
+    add('PairsInFlight', 'Count', q.reduce((n, x) => n + x.inFlight, 0) / q.length);
+  } else {
+    add('QueuedPairs', 'Count', sum(now, 'reranker_queued_pairs'));
+    add('PairsInFlight', 'Count', sum(now, 'reranker_pairs_in_flight'));
+  }
   add('Batches', 'Count', batches);
   const padded = delta(now, before, 'reranker_batch_padded_tokens_total');
   const real = delta(now, before, 'reranker_batch_real_tokens_total');

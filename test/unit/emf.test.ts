@@ -119,5 +119,13 @@ describe('EMF interval statistics', () => {
     // /ping is not a request anyone scales on: only the one /invocations request counts.
     assert.ok(m['RequestLatencyP99']!.value > 10 && m['RequestLatencyP99']!.value <= 100);
     assert.ok(Object.keys(m).length <= 100);
+
+    // With samples, queue depth is their mean (and peak), not one reading at the end.
+    const sampled = Object.fromEntries(
+      intervalMetrics(now, before, { seconds: 2, maxBatchTokens: 4096, queueSamples: [{ queued: 0, inFlight: 10 }, { queued: 30, inFlight: 40 }, { queued: 60, inFlight: 70 }] }).map((x) => [x.name, x.value]),
+    );
+    assert.equal(sampled['QueuedPairs'], 30);
+    assert.equal(sampled['QueuedPairsMax'], 60);
+    assert.equal(sampled['PairsInFlight'], 40);
   });
 });
