@@ -159,7 +159,12 @@ export function buildDeployRequests(o: DeployOptions): DeployRequests {
   return {
     createModel,
     createEndpointConfig,
-    endpoint: o.update ? { command: 'UpdateEndpoint', input: endpointInput } : { command: 'CreateEndpoint', input: endpointInput },
+    // An autoscaled variant keeps the instance count scaling gave it instead of dropping back to
+    // InitialInstanceCount (AWS rejects an update that changes an autoscaled variant's instance type:
+    // teardown's first two calls, or the console, deregister it first).
+    endpoint: o.update
+      ? { command: 'UpdateEndpoint', input: o.autoscale ? { ...endpointInput, RetainAllVariantProperties: true } : endpointInput }
+      : { command: 'CreateEndpoint', input: endpointInput },
     autoscaling,
   };
 }

@@ -69,6 +69,12 @@ describe('deploy --autoscale', () => {
     assert.throws(() => buildDeployRequests(parseDeployArgs([...BASE, '--instance-type', 'ml.c7i.2xlarge', '--autoscale', '1:4', '--scale-on', 'queue', '--target', '9', '--env', 'METRICS_EMF=false']).options), /needs the EMF metrics/);
   });
 
+  it('with --update keeps the instance count scaling reached (RetainAllVariantProperties)', () => {
+    const r = buildDeployRequests(parseDeployArgs([...BASE, '--instance-type', 'ml.c7i.2xlarge', '--update', '--autoscale', '1:4', '--target', '100']).options);
+    assert.deepEqual(r.endpoint, { command: 'UpdateEndpoint', input: { EndpointName: 'rerank', EndpointConfigName: 'rerank-v1-config', RetainAllVariantProperties: true } });
+    assert.deepEqual(buildDeployRequests(parseDeployArgs([...BASE, '--instance-type', 'ml.c7i.2xlarge', '--update']).options).endpoint.input, { EndpointName: 'rerank', EndpointConfigName: 'rerank-v1-config' });
+  });
+
   it('refuses bad ranges, a missing target, --no-wait, serverless, and MIN 0 without --async', () => {
     const d = (...extra: string[]) => () => buildDeployRequests(parseDeployArgs([...BASE, '--instance-type', 'ml.c7i.2xlarge', ...extra]).options);
     assert.throws(d('--autoscale', '4:2', '--target', '1'), /MIN <= MAX/);
