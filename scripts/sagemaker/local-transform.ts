@@ -36,6 +36,9 @@ export const LOCAL_TRANSFORM_USAGE = `Usage: node dist/scripts/sagemaker/local-t
   --join-source Input|None      Input: each output line is its input record plus "SageMakerOutput"
   --output-filter JSONPATH      e.g. '$["id","SageMakerOutput"]'
   --s3-endpoint-url URL         an S3-compatible server instead of AWS (path-style addressing)
+  --dry-run                     read the input and /execution-parameters, print the plan (which
+                                object goes to which container, the mini-batches and their sizes,
+                                the output keys) and send no request and write nothing
   --region REGION               AWS region for S3 (default: the SDK's lookup; us-east-1 with
                                 --s3-endpoint-url)
 `;
@@ -54,6 +57,7 @@ export interface LocalTransformOptions {
   readonly outputFilter: string | undefined;
   readonly s3EndpointUrl: string | undefined;
   readonly region: string | undefined;
+  readonly dryRun?: boolean | undefined;
 }
 
 export function parseLocalTransformArgs(argv: readonly string[]): LocalTransformOptions {
@@ -70,6 +74,7 @@ export function parseLocalTransformArgs(argv: readonly string[]): LocalTransform
     'join-source': { type: 'string' },
     'output-filter': { type: 'string' },
     's3-endpoint-url': { type: 'string' },
+    'dry-run': { type: 'boolean' },
     region: { type: 'string' },
   });
   requireFlags(v, ['input', 'output', 'endpoint']);
@@ -89,6 +94,7 @@ export function parseLocalTransformArgs(argv: readonly string[]): LocalTransform
     outputFilter: v['output-filter'],
     s3EndpointUrl: v['s3-endpoint-url'],
     region: v.region,
+    dryRun: v['dry-run'] ?? false,
   };
   if (contentType === 'text/csv' && (o.inputFilter || o.outputFilter)) throw new UsageError('--input-filter and --output-filter need JSON records here; CSV supports --join-source Input only');
   if (o.inputFilter) compileJsonPath(o.inputFilter, '--input-filter');
@@ -110,6 +116,8 @@ export interface LocalTransformSummary {
   readonly maxConcurrentTransforms: number;
   readonly batchStrategy: string;
   readonly perEndpoint: Record<string, { objects: number; requests: number; records: number; largestRequestBytes: number }>;
+  /** With --dry-run: per object, its container, the mini-batches' record counts and bytes, the output. */
+  readonly plan?: Array<{ input: string; endpoint: string; miniBatches: Array<{ records: number; bytes: number }>; output: string }>;
   readonly outputs: string[];
 }
 
@@ -152,6 +160,7 @@ export async function runLocalTransform(o: LocalTransformOptions, s3: S3Client):
   let records = 0;
   let requests = 0;
   const outputs: string[] = [];
+  const plan: NonNullable<LocalTransformSummary['plan']> = [];
   const perInstance = o.endpoints.map((endpoint, n) => async (): Promise<void> => {
     const stats = perEndpoint[endpoint]!;
     for (const key of keys.filter((_, i) => i % o.endpoints.length === n)) {
@@ -160,6 +169,20 @@ export async function runLocalTransform(o: LocalTransformOptions, s3: S3Client):
       const raw = splitRecords(body);
       const sent = raw.map((r) => (csv ? r : filterRecord(r, inputFilter, where)));
       const batches = miniBatches(sent, maxPayloadMb * 1024 * 1024, multiRecord, where);
+      const rel = key.slice(input.key.length).replace(/^\/+/, '');
+      const outKey = `${output.key}${output.key && !output.key.endsWith('/') ? '/' : ''}${rel}.out`;
+      stats.objects++;
+      stats.requests += batches.length;
+      stats.records += raw.length;
+      records += raw.length;
+      requests += batches.length;
+      outputs.push(`s3://${output.bucket}/${outKey}`);
+      if (o.dryRun) {
+        const sizes = batches.map((idx) => ({ records: idx.length, bytes: idx.reduce((n, i) => n + Buffer.byteLength(sent[i]!), idx.length - 1) }));
+        stats.largestRequestBytes = Math.max(stats.largestRequestBytes, ...sizes.map((b) => b.bytes));
+        plan.push({ input: where, endpoint, miniBatches: sizes, output: `s3://${output.bucket}/${outKey}` });
+        continue;
+      }
       const answers = await pool(
         batches.map((idx) => async () => {
           const payload = idx.map((i) => sent[i]!).join('\n');
@@ -172,19 +195,22 @@ export async function runLocalTransform(o: LocalTransformOptions, s3: S3Client):
         concurrency,
       );
       const lines = answers.flat().map((out, i) => (csv ? (o.joinSource === 'Input' ? `${raw[i]},${out}` : out) : joinRecord(raw[i]!, out, o.joinSource === 'Input', outputFilter)));
-      const rel = key.slice(input.key.length).replace(/^\/+/, '');
-      const outKey = `${output.key}${output.key && !output.key.endsWith('/') ? '/' : ''}${rel}.out`;
       await s3.send(new PutObjectCommand({ Bucket: output.bucket, Key: outKey, Body: `${lines.join('\n')}\n`, ContentType: o.accept ?? o.contentType }));
-      outputs.push(`s3://${output.bucket}/${outKey}`);
-      stats.objects++;
-      stats.requests += batches.length;
-      stats.records += raw.length;
-      records += raw.length;
-      requests += batches.length;
     }
   });
   await Promise.all(perInstance.map((run) => run()));
-  return { objects: keys.length, records, requests, maxPayloadMb, maxConcurrentTransforms: concurrency, batchStrategy: multiRecord ? 'MultiRecord' : 'SingleRecord', perEndpoint, outputs: outputs.sort() };
+  plan.sort((a, b) => a.input.localeCompare(b.input));
+  return {
+    objects: keys.length,
+    records,
+    requests,
+    maxPayloadMb,
+    maxConcurrentTransforms: concurrency,
+    batchStrategy: multiRecord ? 'MultiRecord' : 'SingleRecord',
+    perEndpoint,
+    outputs: outputs.sort(),
+    ...(o.dryRun ? { plan } : {}),
+  };
 }
 
 export async function localTransform(argv: readonly string[]): Promise<void> {

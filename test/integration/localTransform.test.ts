@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { after, before, describe, it } from 'node:test';
-import { metric } from '../helpers/metrics';
+import { metric, sampleValue, scrape } from '../helpers/metrics';
 import { ensureModel } from '../helpers/models';
 import { runScriptAsync } from '../helpers/sagemakerScripts';
 import { startS3rver, type S3rverHandle } from '../helpers/s3rver';
@@ -54,22 +54,38 @@ describe('local-transform: a two-instance batch transform job against s3rver', (
     await s3?.dispose();
   });
 
+  const jobArgs = (): string[] => [
+    '--input', 's3://jobs/in/',
+    '--output', 's3://jobs/out/',
+    '--endpoint', servers[0]!.url,
+    '--endpoint', servers[1]!.url,
+    '--max-payload-mb', '1',
+    '--input-filter', '$["query","texts"]',
+    '--join-source', 'Input',
+    '--output-filter', '$["id","SageMakerOutput"]',
+    '--s3-endpoint-url', s3.endpoint,
+  ];
+  const S3_KEYS = { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' };
+
+  it('--dry-run prints the plan and sends nothing to the servers or to S3', async () => {
+    const r = await runScriptAsync('local-transform', [...jobArgs(), '--dry-run'], S3_KEYS);
+    assert.equal(r.status, 0, r.stderr);
+    const summary = JSON.parse(r.stdout);
+    assert.deepEqual(summary.plan.map((p: { input: string; endpoint: string }) => [p.input, p.endpoint]), [
+      ['s3://jobs/in/a/small1.jsonl', servers[0]!.url],
+      ['s3://jobs/in/a/small2.jsonl', servers[1]!.url],
+      ['s3://jobs/in/big.jsonl', servers[0]!.url],
+    ]);
+    const big = summary.plan[2].miniBatches as Array<{ records: number; bytes: number }>;
+    assert.ok(big.length >= 2 && big.every((b) => b.bytes <= 1024 * 1024), JSON.stringify(big));
+    assert.equal(big.reduce((n, b) => n + b.records, 0), 600);
+    // No scoring request reached either server (the counter has no sample before its first one).
+    for (const s of servers) assert.equal(sampleValue((await scrape(s.url)).samples, 'reranker_requests_total', { route: '/invocations' }) ?? 0, 0);
+    assert.equal((await s3.client.send(new ListObjectsV2Command({ Bucket: 'jobs', Prefix: 'out/' }))).KeyCount, 0);
+  });
+
   it('writes one joined, filtered line per record to OBJECT.out, with the scores a direct request gives', async () => {
-    const r = await runScriptAsync(
-      'local-transform',
-      [
-        '--input', 's3://jobs/in/',
-        '--output', 's3://jobs/out/',
-        '--endpoint', servers[0]!.url,
-        '--endpoint', servers[1]!.url,
-        '--max-payload-mb', '1',
-        '--input-filter', '$["query","texts"]',
-        '--join-source', 'Input',
-        '--output-filter', '$["id","SageMakerOutput"]',
-        '--s3-endpoint-url', s3.endpoint,
-      ],
-      { AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
-    );
+    const r = await runScriptAsync('local-transform', jobArgs(), S3_KEYS);
     assert.equal(r.status, 0, r.stderr);
     const summary = JSON.parse(r.stdout);
     assert.equal(summary.objects, 3);
