@@ -11,6 +11,7 @@ import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
 import { decoderOverrides } from './modelSpec/decoderOverrides';
 import { uploadModel } from './artifacts/upload';
+import { installSignals } from './signals';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
@@ -63,8 +64,7 @@ async function serve(): Promise<number> {
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  installSignals(shutdown);
   try {
     await running.ready;
   } catch (e) {

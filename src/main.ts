@@ -7,12 +7,15 @@ import type { Server } from 'node:http';
 import { resolveModel } from './artifacts/resolveModel';
 import type { Config } from './config';
 import { createReranker, warmUp } from './engine/createReranker';
-import { messageOf } from './errors';
+import { AppError, messageOf } from './errors';
 import { createApp } from './http/app';
-import { onClientError } from './http/clientError';
+import { abortBodyReads } from './http/bodyReader';
+import { createHttpServer } from './http/httpServer';
 import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './modelSpec/buildSpec';
+import { startObservability } from './observability';
+import { withSpan } from './tracing/spans';
 import { readModelFiles } from './modelSpec/readModelFiles';
 import { decoderOverrides } from './modelSpec/decoderOverrides';
 import { reportReady } from './startupSummary';
@@ -32,22 +35,20 @@ export interface Running {
 export async function start(config: Config): Promise<Running> {
   const state = new ServerState();
   const app = createApp({ config, state, version: VERSION });
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(app, config);
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  // Longer than the platform proxy's idle timeout, so the proxy, not us, closes idle connections.
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.on('clientError', onClientError);
-  server.headersTimeout = config.keepAliveTimeoutMs + 5000;
-  server.requestTimeout = 0;
   const addr = server.address();
   log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
 
+  const observability = startObservability(config, state, VERSION);
   const ready = load(config, state);
+  observability.metricsFrom(ready);
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopping ??= drain(config, state, server));
+  const stop = (): Promise<void> => (stopping ??= drain(config, state, server).then(() => observability.stop()));
   return { server, state, ready, stop };
 }
 
@@ -63,7 +64,8 @@ async function load(config: Config, state: ServerState): Promise<void> {
   };
   try {
     state.phase = 'resolving';
-    const resolved = await resolveModel(config);
+    // The span covers the S3 download when the model comes from S3.
+    const resolved = await withSpan('model resolve', {}, () => resolveModel(config), (r) => ({ 'model.source': r.source, ...(r.uri ? { 'model.uri': r.uri } : {}) }));
     lap('resolve');
     const demo = resolved.source === 'demo';
     state.model = { ...resolved, demo };
@@ -109,6 +111,8 @@ async function load(config: Config, state: ServerState): Promise<void> {
  */
 async function drain(config: Config, state: ServerState, server: Server): Promise<void> {
   state.phase = 'draining';
+  // Bodies still arriving would hold the drain as long as their senders like: cut them now.
+  abortBodyReads(new AppError('Unhealthy', 'the server is shutting down; the request body was not read to its end'));
   log.info('draining: new requests get 503; waiting for in-flight requests', { inFlight: state.inFlight });
   const deadline = Date.now() + config.shutdownTimeoutMs;
   while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
