@@ -74,6 +74,14 @@ export class PairEncoder {
   }
 
   /** Token ids of one text, no special tokens. */
+  /**
+   * The first tokens of a text, stopping where the Rust library stops once maxTokens are kept (the
+   * result can be longer by the rest of the last split; cut it). A long document is not tokenized whole.
+   */
+  encodeTextUpTo(text: string, maxTokens: number): Int32Array {
+    return this.splitter.encodeUpTo(text, { maxTokens, direction: 'right' }).ids;
+  }
+
   encodeText(text: string): Int32Array {
     return this.splitter.encode(text);
   }

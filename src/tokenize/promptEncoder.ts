@@ -12,6 +12,8 @@ import type { EncodedPair, EncodeOptions } from './types';
 export interface TextEncoder {
   /** Token ids of one text, no special tokens added (added tokens in the text are matched). */
   encodeText(text: string): Int32Array;
+  /** Optional early stop: at least the first maxTokens ids of the text (exactly those of encodeText). */
+  encodeTextUpTo?(text: string, maxTokens: number): Int32Array;
 }
 
 function concat(parts: readonly Int32Array[]): Int32Array {
@@ -66,7 +68,9 @@ export class PromptEncoder {
       throw new AppError('Config', `max length ${opts.maxLength} cannot hold the ${fixed} tokens of the ${this.template.name} prompt`);
     }
     const document = doc ?? '';
-    let body = this.enc.encodeText(head + document + tail);
+    // Truncating on the right with the document last: tokenize only as far as the budget reaches.
+    const early = opts.truncate && opts.direction === 'right' && tail === '' && this.enc.encodeTextUpTo;
+    let body = early ? this.enc.encodeTextUpTo!(head + document, budget + 1) : this.enc.encodeText(head + document + tail);
     let truncated = false;
     if (body.length > budget) {
       if (!opts.truncate) {
