@@ -7,6 +7,7 @@ import express, { type Request, type Response } from 'express';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { registry } from '../metrics';
+import { requireApiKey } from './apiKey';
 import { createContext, type RequestContext } from './context';
 import { errorHandler } from './errorHandler';
 import { cohereRerankV1, cohereRerankV2 } from './handlers/cohereRerank';
@@ -20,6 +21,7 @@ import { readJsonBody } from './body';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
 import type { ServerState } from './state';
+import { UI_PATHS, uiRouter } from './ui';
 
 export interface AppDeps {
   readonly config: Config;
@@ -33,6 +35,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLifecycle(state, config.requestTimeoutMs));
+  // Before the body is read: a caller without the key costs no parsing. The UI's pages and the
+  // OpenAPI document they render are the same for every deployment and hold no data.
+  app.use(requireApiKey(config.apiKeys, (p) => config.ui && (UI_PATHS.has(p) || p === '/openapi.json')));
 
   const limit = config.maxPayloadBytes === 0 ? Number.MAX_SAFE_INTEGER : config.maxPayloadBytes;
   // Read every body as bytes: the codec is chosen from Content-Type afterwards, so a charset
@@ -91,6 +96,8 @@ export function createApp(deps: AppDeps): express.Express {
   // The SageMaker runtime's InvokeEndpoint path, for local development against this container.
   app.post('/endpoints/:name/invocations', markVariant, (req, res) => invocations(deps, req, res));
   app.use('/endpoints/:name/invocations', modelErrorHandler(limit));
+
+  if (config.ui) app.use(uiRouter());
 
   app.use((req, _res, next) => next(new AppError('NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(limit));

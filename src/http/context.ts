@@ -43,7 +43,13 @@ export function createContext(state: ServerState, req: Request, res: Response): 
     addTimings(t, usage) {
       if (usage) {
         const u = res.locals.usage as { pairs: number; tokens: number } | undefined;
-        res.locals.usage = { pairs: (u?.pairs ?? 0) + usage.pairs, tokens: (u?.tokens ?? 0) + usage.tokens };
+        const total = { pairs: (u?.pairs ?? 0) + usage.pairs, tokens: (u?.tokens ?? 0) + usage.tokens };
+        res.locals.usage = total;
+        // Usage for every shape, also those whose body is a bare array (TEI): what was scored.
+        if (!res.headersSent) {
+          res.setHeader('x-input-tokens', String(total.tokens));
+          res.setHeader('x-scored-pairs', String(total.pairs));
+        }
       }
       for (const [k, header] of TIMING_HEADERS) {
         sum[k] += t[k];

@@ -65,7 +65,7 @@ function post(summary: string, description: string, body: ComponentName, respons
       description,
       parameters: [customAttributes],
       requestBody: { required: true, content: json(ref(body), EXAMPLES[body as keyof typeof EXAMPLES]) },
-      responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(400, 413, 415, 422, 424, 429, 503, 504, ...extraErrors) },
+      responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(400, 401, 413, 415, 422, 424, 429, 503, 504, ...extraErrors) },
     },
   };
 }
@@ -103,27 +103,28 @@ function invocationsOperation(facade: boolean): object {
       },
       ...(facade
         ? { '424': { description: 'Any container error, wrapped as SageMaker does', content: json(ref('SageMakerModelError')) } }
-        : errors(400, 413, 415, 422, 424, 429, 503, 504)),
+        : errors(400, 401, 413, 415, 422, 424, 429, 503, 504)),
     },
   };
 }
 
-const get = (summary: string, content: object, extra: Record<string, object> = {}): object => ({ get: { summary, responses: { '200': { description: 'OK', content }, ...extra } } });
+const get = (summary: string, content: object, extra: Record<string, object> = {}): { get: object } => ({ get: { summary, responses: { '200': { description: 'OK', content }, ...extra } } });
 
 function build(version: string): Record<string, unknown> {
   const generated = z.toJSONSchema(registry(), { uri: (id) => `#/components/schemas/${id}`, io: 'input' }) as { schemas: Record<string, Record<string, unknown>> };
   // Each component is a plain schema object inside the document, not a standalone JSON Schema.
   const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, strip(v)]));
-  const ping = { summary: 'Health check for SageMaker: 200 with an empty body when ready', responses: { '200': { description: 'Ready' }, ...errors(503) } };
+  const ping = { summary: 'Health check for SageMaker: 200 with an empty body when ready', security: [], responses: { '200': { description: 'Ready' }, ...errors(503) } };
+  const open = (op: { get: object }): object => ({ get: { ...op.get, security: [] } });
   return {
     openapi: '3.1.0',
     info: { title: 'sagemaker-reranker', version, description: 'Cross-encoder reranker serving on Amazon SageMaker. Shapes, dialect rule and examples: docs/api.md.' },
     paths: {
       '/ping': { get: ping, post: ping },
-      '/health': get('Readiness as JSON', json(ref('Health')), errors(503)),
+      '/health': open(get('Readiness as JSON', json(ref('Health')), errors(503))),
       '/info': get('Model, decided spec with evidence, device, limits, version', json(ref('Info'))),
       '/metrics': get('Prometheus metrics', { 'text/plain': { schema: { type: 'string' } } }),
-      '/execution-parameters': get('Batch transform parameters', json(ref('ExecutionParameters'))),
+      '/execution-parameters': open(get('Batch transform parameters', json(ref('ExecutionParameters')))),
       '/openapi.json': get('This document', { 'application/json': { schema: { type: 'object' } } }),
       '/rerank': post('TEI rerank', 'Ranks `texts` against `query`, best first.', 'TeiRerankRequest', 'TeiRerankResponse'),
       '/predict': post('TEI predict', 'Scores a text, a [text, text_pair], or a batch of them.', 'TeiPredictRequest', 'TeiPredictResponse'),
@@ -132,7 +133,12 @@ function build(version: string): Record<string, unknown> {
       '/invocations': { post: invocationsOperation(false) },
       '/endpoints/{name}/invocations': { post: invocationsOperation(true) },
     },
-    components: { schemas },
+    // API_KEY: when set, every operation but the health checks needs the bearer key; when not, none does.
+    security: [{ bearerAuth: [] }, {}],
+    components: {
+      schemas,
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Only when the server sets API_KEY (or API_KEY_FILE): `Authorization: Bearer <key>`; a missing or wrong key is a 401 Unauthorized.' } },
+    },
   };
 }
 

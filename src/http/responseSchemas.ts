@@ -46,9 +46,9 @@ export const hfPairsResponse = z
 export const errorResponse = z
   .object({
     error: z.string(),
-    error_type: z.enum(['Empty', 'PayloadTooLarge', 'UnsupportedMediaType', 'Validation', 'Tokenizer', 'Backend', 'Overloaded', 'Unhealthy', 'Timeout', 'NotFound', 'Model', 'Artifact', 'Config']),
+    error_type: z.enum(['Empty', 'Unauthorized', 'PayloadTooLarge', 'UnsupportedMediaType', 'Validation', 'Tokenizer', 'Backend', 'Overloaded', 'Unhealthy', 'Timeout', 'NotFound', 'Model', 'Artifact', 'Config']),
   })
-  .describe('Every error: 400 Empty, 404 NotFound, 413 PayloadTooLarge, 415 UnsupportedMediaType, 422 Validation, 424 Model/Backend, 429 Overloaded, 503 Unhealthy, 504 Timeout.');
+  .describe('Every error: 400 Empty, 401 Unauthorized, 404 NotFound, 413 PayloadTooLarge, 415 UnsupportedMediaType, 422 Validation, 424 Model/Backend, 429 Overloaded, 503 Unhealthy, 504 Timeout.');
 
 export const sagemakerModelError = z
   .object({
