@@ -11,6 +11,7 @@ import { requireApiKey } from './apiKey';
 import { createContext, type RequestContext } from './context';
 import { errorHandler } from './errorHandler';
 import { cohereRerankV1, cohereRerankV2 } from './handlers/cohereRerank';
+import { multiRerank } from './handlers/multiRerank';
 import { markVariant, modelErrorHandler } from './handlers/sagemakerFacade';
 import { teiPredict } from './handlers/teiPredict';
 import { teiRerank } from './handlers/teiRerank';
@@ -86,6 +87,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Cohere's rerank API (v1 is also Jina's shape): clients switch by changing their base URL.
   app.post('/v1/rerank', jsonRoute(cohereRerankV1));
   app.post('/v2/rerank', jsonRoute(cohereRerankV2));
+  // Many queries against the same documents (an extension: no other API has this shape).
+  app.post('/rerank/multi', jsonRoute(multiRerank));
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.version));

@@ -5,11 +5,14 @@
 import type { Request, Response } from 'express';
 import { AppError } from '../errors';
 import type { Reranker, StageTimings } from '../engine/reranker';
+import type { ResultCache } from '../engine/resultCache';
 import type { ServerState } from './state';
 
 export interface RequestContext {
   readonly reranker: Reranker;
   readonly signal: AbortSignal;
+  /** The result cache, unless it is off (RESULT_CACHE_MB=0) or the request said Cache-Control: no-cache / no-store. */
+  readonly cache: ResultCache | undefined;
   /**
    * Adds a scoring call's timings to the response headers, and its pairs and tokens to the request
    * log line and metrics (res.locals.usage); summed when a request makes several calls.
@@ -36,10 +39,11 @@ export function createContext(state: ServerState, req: Request, res: Response): 
   const reranker = requireReranker(state);
   const signal = res.locals.abortSignal as AbortSignal;
   const sum: Record<keyof StageTimings, number> = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
-  void req;
+  const bypass = /\bno-(cache|store)\b/i.test(req.get('cache-control') ?? '');
   return {
     reranker,
     signal,
+    cache: bypass ? undefined : state.resultCache,
     addTimings(t, usage) {
       if (usage) {
         const u = res.locals.usage as { pairs: number; tokens: number } | undefined;

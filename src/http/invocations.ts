@@ -16,7 +16,23 @@ import { scorePairs } from './handlers/scoring';
 import { CONTENT_TYPE, requestFormat, responseFormat, type BodyFormat } from './media';
 import { parseCustomAttributes, resolveOptions, type BodyOptions } from './options';
 
-type Line = { ok: true; body: unknown; csv: ReadonlyArray<number | string> } | { ok: false; error: AppError };
+type Line = { ok: true; body: unknown; csv: ReadonlyArray<number | string> } | { ok: false; error: AppError; id?: string | number };
+
+/** A JSON Lines record's own `id` (string or number), echoed on its output line. */
+function recordId(value: unknown): string | number | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, 'id')) return undefined;
+  const id = (value as { id: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/**
+ * The output line of a record with an id: an object answer gets `id` (Cohere's own response id
+ * gives way to it); an array answer (TEI, HF) is wrapped as {id, results}.
+ */
+function withRecordId(body: unknown, id: string | number | undefined): unknown {
+  if (id === undefined) return body;
+  return Array.isArray(body) ? { id, results: body } : { ...(body as object), id };
+}
 
 export async function invocations(deps: AppDeps, req: Request, res: Response): Promise<void> {
   const inFormat = requestFormat(req.get('content-type'));
@@ -70,15 +86,17 @@ function splitLines(text: string): string[] {
 async function jsonLinesRecords(ctx: RequestContext, text: string, attrs: BodyOptions, invalidLines?: ReadonlyMap<number, AppError>): Promise<Line[]> {
   return Promise.all(
     splitLines(text).map(async (line, i): Promise<Line> => {
+      let id: string | number | undefined;
       try {
         const invalid = invalidLines?.get(i);
         if (invalid) throw invalid;
         if (line.trim() === '') throw new AppError('Empty', 'empty record');
         const value = parseJson(line, 'record');
+        id = recordId(value);
         const r = await pickDialect(value).handle(ctx, value as Record<string, unknown>, attrs);
-        return { ok: true, body: r.body, csv: r.csv };
+        return { ok: true, body: withRecordId(r.body, id), csv: r.csv };
       } catch (e) {
-        return { ok: false, error: recordError(e, ctx) };
+        return { ok: false, error: recordError(e, ctx), ...(id !== undefined ? { id } : {}) };
       }
     }),
   );
@@ -139,7 +157,7 @@ function send(res: Response, format: BodyFormat, lines: Line[], multi: boolean):
     res.send(lines.map((l) => (l.ok ? csvRow(l.csv) : csvRow([`error: ${l.error.errorType}: ${l.error.message}`]))).join('\n') + '\n');
     return;
   }
-  const encoded = lines.map((l) => JSON.stringify(l.ok ? l.body : l.error.toJSON()));
+  const encoded = lines.map((l) => JSON.stringify(l.ok ? l.body : { ...l.error.toJSON(), ...(l.id !== undefined ? { id: l.id } : {}) }));
   if (!multi && format === 'json') res.send(encoded[0]);
   else res.send(encoded.join('\n') + '\n');
 }

@@ -14,6 +14,8 @@ const COMPONENTS = {
   CohereV1RerankRequest: req.cohereV1RerankRequest,
   CohereV2RerankRequest: req.cohereV2RerankRequest,
   HfPairsRequest: req.hfPairsRequest,
+  MultiRerankRequest: req.multiRerankRequest,
+  MultiRerankResponse: res.multiRerankResponse,
   TeiRerankResponse: res.teiRerankResponse,
   TeiPredictResponse: res.teiPredictResponse,
   CohereRerankResponse: res.cohereRerankResponse,
@@ -33,6 +35,7 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, ComponentName>> = {
   '/predict': 'TeiPredictRequest',
   '/v1/rerank': 'CohereV1RerankRequest',
   '/v2/rerank': 'CohereV2RerankRequest',
+  '/rerank/multi': 'MultiRerankRequest',
 };
 
 const ref = (name: ComponentName): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
@@ -48,6 +51,14 @@ const customAttributes = {
   schema: { type: 'string', example: 'top_n=3;raw_scores=false' },
 };
 
+const cacheControl = {
+  name: 'Cache-Control',
+  in: 'header',
+  required: false,
+  description: '`no-cache` (or `no-store`): score every pair again instead of using the result cache (RESULT_CACHE_MB).',
+  schema: { type: 'string', example: 'no-cache' },
+};
+
 const QUERY = 'What is the capital of France?';
 const DOCS = ['The Great Wall of China is visible from space.', 'Paris is the capital and largest city of France.'];
 export const EXAMPLES = {
@@ -56,6 +67,7 @@ export const EXAMPLES = {
   CohereV1RerankRequest: { model: 'rerank', query: QUERY, documents: DOCS, top_n: 1, return_documents: true },
   CohereV2RerankRequest: { model: 'rerank', query: QUERY, documents: DOCS, top_n: 1 },
   HfPairsRequest: { inputs: [[QUERY, DOCS[0]], { text: QUERY, text_pair: DOCS[1] }] },
+  MultiRerankRequest: { queries: [QUERY, 'Where is the Great Wall?'], documents: [{ id: 'wall', text: DOCS[0] }, { id: 'paris', text: DOCS[1] }], top_n: 1 },
 } as const;
 
 function post(summary: string, description: string, body: ComponentName, response: ComponentName, extraErrors: number[] = []): object {
@@ -63,7 +75,7 @@ function post(summary: string, description: string, body: ComponentName, respons
     post: {
       summary,
       description,
-      parameters: [customAttributes],
+      parameters: [customAttributes, cacheControl],
       requestBody: { required: true, content: json(ref(body), EXAMPLES[body as keyof typeof EXAMPLES]) },
       responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(400, 401, 413, 415, 422, 424, 429, 503, 504, ...extraErrors) },
     },
@@ -71,7 +83,7 @@ function post(summary: string, description: string, body: ComponentName, respons
 }
 
 function invocationsOperation(facade: boolean): object {
-  const jsonBodies = ['TeiRerankRequest', 'CohereV1RerankRequest', 'HfPairsRequest', 'TeiPredictRequest'] as const;
+  const jsonBodies = ['TeiRerankRequest', 'CohereV1RerankRequest', 'MultiRerankRequest', 'HfPairsRequest', 'TeiPredictRequest'] as const;
   return {
     summary: facade ? 'SageMaker runtime facade (InvokeEndpoint against a local container)' : 'SageMaker entry point: every shape, JSON Lines, CSV, MultiRecord batches',
     description:
@@ -82,6 +94,7 @@ function invocationsOperation(facade: boolean): object {
     parameters: [
       ...(facade ? [{ name: 'name', in: 'path', required: true, description: 'Endpoint name (ignored).', schema: { type: 'string' } }] : []),
       customAttributes,
+      cacheControl,
       { name: 'Accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/json', 'application/jsonlines', 'text/csv'] } },
     ],
     requestBody: {
@@ -96,7 +109,7 @@ function invocationsOperation(facade: boolean): object {
       '200': {
         description: 'The dialect\'s answer; JSON Lines and CSV give one line per input record (a bad record gets an error line unless BATCH_STRICT=true).',
         content: {
-          'application/json': { schema: { oneOf: (['TeiRerankResponse', 'CohereRerankResponse', 'HfPairsResponse', 'TeiPredictResponse'] as const).map(ref) } },
+          'application/json': { schema: { oneOf: (['TeiRerankResponse', 'CohereRerankResponse', 'MultiRerankResponse', 'HfPairsResponse', 'TeiPredictResponse'] as const).map(ref) } },
           'application/jsonlines': { schema: { type: 'string' } },
           'text/csv': { schema: { type: 'string' } },
         },
@@ -130,6 +143,7 @@ function build(version: string): Record<string, unknown> {
       '/predict': post('TEI predict', 'Scores a text, a [text, text_pair], or a batch of them.', 'TeiPredictRequest', 'TeiPredictResponse'),
       '/v1/rerank': post('Cohere v1 / Jina rerank', 'Cohere v1 shape (also Jina\'s): string or object documents, return_documents, rank_fields.', 'CohereV1RerankRequest', 'CohereRerankResponse'),
       '/v2/rerank': post('Cohere v2 rerank', 'Cohere v2 shape: string documents.', 'CohereV2RerankRequest', 'CohereRerankResponse'),
+      '/rerank/multi': post('Many queries, one call', 'Ranks `documents` against each of `queries`: one ranked list per query, in query order; documents are tokenized once and reused across queries.', 'MultiRerankRequest', 'MultiRerankResponse'),
       '/invocations': { post: invocationsOperation(false) },
       '/endpoints/{name}/invocations': { post: invocationsOperation(true) },
     },

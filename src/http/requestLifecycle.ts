@@ -22,7 +22,7 @@ const requestPairs = histogram('reranker_request_pairs', 'Pairs (or long-documen
 /** Routes that are not scoring requests and log only when they fail with a 5xx. */
 const QUIET = new Set(['/ping', '/health', '/metrics']);
 /** Fixed route names for requests that failed before routing (413, 415 ...): a label must not take any path a client sends. */
-const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters', '/', '/docs']);
+const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/rerank/multi', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters', '/', '/docs']);
 
 function routeOf(req: Request): string {
   const routed = (req.route as { path?: unknown } | undefined)?.path;

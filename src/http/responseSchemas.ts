@@ -23,6 +23,7 @@ export const cohereRerankResponse = z
     results: z.array(
       z.object({
         index: z.number().int(),
+        id: z.union([z.string(), z.number()]).optional().describe('The document object\'s `id`, when it has one.'),
         relevance_score: z.number(),
         document: z.looseObject({ text: z.string().optional() }).optional().describe('With return_documents: the document as sent ({text} for a string).'),
         chunk: chunk.optional(),
@@ -37,6 +38,30 @@ export const cohereRerankResponse = z
     model: z.string().optional().describe('The request\'s model, echoed.'),
   })
   .describe('Cohere / Jina rerank response: results sorted by relevance, best first.');
+
+export const multiRerankResponse = z
+  .object({
+    id: z.string(),
+    results: z.array(
+      z.object({
+        query_index: z.number().int().describe('Position in `queries`.'),
+        results: z.array(
+          z.object({
+            index: z.number().int(),
+            id: z.union([z.string(), z.number()]).optional().describe('The document object\'s `id`, when it has one.'),
+            relevance_score: z.number(),
+            document: z.looseObject({ text: z.string().optional() }).optional().describe('With return_documents: the document as sent.'),
+          }),
+        ).describe('This query\'s documents, best first (top_n and min_score applied per query).'),
+      }),
+    ).describe('One ranked list per query, in query order.'),
+    meta: z.object({
+      billed_units: z.object({ search_units: z.number().int().describe('queries x ceil(documents / 100)') }),
+      tokens: z.object({ input_tokens: z.number().int() }),
+    }),
+    usage: z.object({ total_tokens: z.number().int() }),
+  })
+  .describe('Many-query rerank response.');
 
 const hfLabelScore = z.object({ label: z.string(), score: z.number() });
 export const hfPairsResponse = z

@@ -16,6 +16,8 @@ import { rank, requireRerankerTask } from './teiRerank';
 
 export interface CohereResult {
   readonly index: number;
+  /** The document object's own `id`, echoed. */
+  readonly id?: string | number;
   readonly relevance_score: number;
   readonly document?: Record<string, unknown>;
   readonly chunk?: { readonly start: number; readonly end: number };
@@ -61,8 +63,9 @@ async function respond(
   requireRerankerTask(ctx);
   const opts = resolveOptions({ ...req, return_text: req.return_documents }, attributes);
   const scored = await scoreDocuments(ctx, req.query, texts, opts, req);
-  const results = rank(scored.scores, opts.topN).map(({ index, score }) => ({
+  const results = rank(scored.scores, opts.topN, req.min_score).map(({ index, score }) => ({
     index,
+    ...(documentId(documents[index]!) !== undefined ? { id: documentId(documents[index]!)! } : {}),
     relevance_score: score,
     ...(opts.returnText ? { document: documents[index]! } : {}),
     ...(scored.chunks ? { chunk: scored.chunks[index]! } : {}),
@@ -80,11 +83,17 @@ async function respond(
   };
 }
 
+/** A document object's own `id` (string or number), if it has one. */
+export function documentId(doc: Record<string, unknown>): string | number | undefined {
+  const id = Object.hasOwn(doc, 'id') ? doc.id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
 /**
  * The text a v1 document is ranked on: a string as is; an object's `text`, or with rank_fields
  * its named fields as "field: value" lines in that order (Cohere's semi-structured format).
  */
-function documentText(doc: string | Record<string, unknown>, i: number, rankFields: readonly string[] | undefined): string {
+export function documentText(doc: string | Record<string, unknown>, i: number, rankFields: readonly string[] | undefined): string {
   if (typeof doc === 'string') return doc;
   if (rankFields) {
     const lines = rankFields.filter((f) => doc[f] !== undefined && doc[f] !== null).map((f) => `${f}: ${typeof doc[f] === 'string' ? doc[f] : JSON.stringify(doc[f])}`);
