@@ -10,7 +10,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-quick bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-quick bench-multi bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -51,6 +51,10 @@ bench-quick: build models
 # Shorter: make soak SOAK_ARGS='--minutes 1'
 soak: build models
 	$(NODE) dist/bench/soak.js $(SOAK_ARGS)
+
+# Many queries in one call (POST /rerank/multi) vs 8 separate requests; writes bench/multiQuery.json.
+bench-multi: build
+	$(NODE) dist/bench/multiQuery.js
 
 # S3 download: this downloader vs one plain GetObject (and one with inline MD5), against s3rver.
 bench-s3: build
