@@ -10,8 +10,8 @@
 import crypto from 'node:crypto';
 import { counter, gauge } from '../metrics';
 
-const hits = counter('reranker_result_cache_hits_total', 'Pairs (or long-document windows sets) answered from the result cache');
-const misses = counter('reranker_result_cache_misses_total', 'Pairs looked up in the result cache and not found (then scored)');
+const hits = counter('reranker_result_cache_hits_total', 'Pairs (documents, when chunking) answered from the result cache');
+const misses = counter('reranker_result_cache_misses_total', 'Pairs (documents, when chunking) looked up in the result cache and not found, then scored');
 const bytesGauge = gauge('reranker_result_cache_bytes', 'Bytes the result cache accounts for (RESULT_CACHE_MB bounds it)');
 const entriesGauge = gauge('reranker_result_cache_entries', 'Entries in the result cache');
 

@@ -52,6 +52,11 @@ describe('API_KEY', () => {
     for (const p of ['/info', '/metrics']) assert.equal((await fetch(s.url + p)).status, 401, p);
   });
 
+  it('leaves the UI pages and the OpenAPI document they render open (no data in them)', async () => {
+    for (const p of ['/', '/docs', '/ui/playground.js', '/docs/swagger-ui-bundle.js', '/openapi.json']) assert.equal((await fetch(s.url + p)).status, 200, p);
+    assert.equal((await fetch(`${s.url}/ui/other.js`)).status, 401, 'only the named files');
+  });
+
   it('accepts each configured key, from API_KEY and from API_KEY_FILE, with the scheme in any case', async () => {
     for (const headers of [auth(KEY_A), auth(KEY_B), auth(KEY_FILE), { authorization: `bearer ${KEY_B}` }]) {
       const r = await postJson(`${s.url}/rerank`, BODY, headers);
@@ -99,3 +104,26 @@ async function scrapeWith(url: string): Promise<Awaited<ReturnType<typeof scrape
   }
   return { text, samples };
 }
+
+describe('UI=false and RESULT_CACHE_MB=0', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startServer({ env: { DEMO_MODEL_DIR: await ensureModel({ preset: 'demo' }), UI: 'false', RESULT_CACHE_MB: '0' } });
+  });
+  after(async () => {
+    await s?.stop();
+  });
+
+  it('serves no pages and keeps no scores', async () => {
+    for (const p of ['/', '/docs', '/ui/playground.js', '/docs/swagger-ui-bundle.js']) assert.equal((await fetch(s.url + p)).status, 404, p);
+    await postJson(`${s.url}/rerank`, BODY);
+    await postJson(`${s.url}/rerank`, BODY);
+    const { samples } = await scrape(s.url);
+    assert.equal(sampleValue(samples, 'reranker_result_cache_hits_total') ?? 0, 0);
+    assert.equal(sampleValue(samples, 'reranker_result_cache_misses_total') ?? 0, 0);
+    const info = (await (await fetch(`${s.url}/info`)).json()) as { result_cache: unknown; ui: boolean; auth: string };
+    assert.deepEqual(info.result_cache, { enabled: false });
+    assert.equal(info.ui, false);
+    assert.equal(info.auth, 'none');
+  });
+});
