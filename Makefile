@@ -2,6 +2,8 @@
 # onnxruntime-node's postinstall downloads CUDA provider libraries and fails offline, so installs
 # here skip it; the container build (container/Dockerfile) does not skip.
 export ONNXRUNTIME_NODE_INSTALL ?= skip
+# swagger-ui-dist depends on @scarf/scarf, whose install script reports the download: opt out.
+export SCARF_ANALYTICS ?= false
 NPM ?= npm
 NODE ?= node
 PORT ?= 8080

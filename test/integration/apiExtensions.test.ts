@@ -23,7 +23,7 @@ type CohereOut = { id: string; results: Array<{ index: number; id?: string | num
 describe('API extensions', () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer({ env: { DEMO_MODEL_DIR: await ensureModel({ preset: 'demo' }) } });
+    s = await startServer({ env: { DEMO_MODEL_DIR: await ensureModel({ preset: 'demo' }), RESULT_CACHE_MB: '64' } });
   });
   after(async () => {
     await s?.stop();

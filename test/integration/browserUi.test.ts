@@ -102,6 +102,38 @@ describe('UI in a real browser (Debian chromium)', { skip: !present && !required
   });
 });
 
+describe('playground with API_KEY (Debian chromium)', { skip: !present && !required ? `${CHROMIUM} is missing (apt-get install chromium)` : false }, () => {
+  let s: TestServer;
+  let context: BrowserContext;
+  let profile: string;
+  before(async () => {
+    assert.ok(present, `${CHROMIUM} is missing: .ci/run installs Debian's chromium package`);
+    s = await startServer({ env: { DEMO_MODEL_DIR: await ensureModel({ preset: 'demo' }), API_KEY: 'ui-test-key' } });
+    profile = fs.mkdtempSync(path.join(os.tmpdir(), 'chromium-profile-'));
+    context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  });
+  after(async () => {
+    await context?.close();
+    await s?.stop();
+    if (profile) fs.rmSync(profile, { recursive: true, force: true });
+  });
+
+  it('says the key is needed, then ranks with the key typed under Options', async () => {
+    const page = await context.newPage();
+    await page.goto(`${s.url}/`);
+    await page.getByRole('button', { name: 'Rank' }).click();
+    await page.locator('#status.error').waitFor();
+    assert.match(await page.locator('#status').innerText(), /Error 401 Unauthorized/);
+    await page.locator('summary', { hasText: 'Options' }).click();
+    await page.getByLabel('API key (only when the server sets API_KEY)').fill('ui-test-key');
+    await page.getByRole('button', { name: 'Rank' }).click();
+    await page.locator('#results li').first().waitFor();
+    assert.match(await page.locator('#status').innerText(), /Ranked 3 documents/);
+    await page.locator('#spec[data-loaded="true"]').waitFor();
+    await page.close();
+  });
+});
+
 function collectErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
