@@ -19,7 +19,7 @@ function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 function handle(encoder: PairEncoder, prompt: PromptEncoder | undefined, msg: ToWorker): void {
   try {
     if (msg.type === 'pairs') {
-      const pairs = msg.pairs.map(([q, d], i) => (prompt ? prompt.encode(q, d, msg.opts, msg.base + i) : encoder.encodePair(q, d, msg.opts, msg.base + i)));
+      const pairs = prompt ? msg.pairs.map(([q, d], i) => prompt.encode(q, d, msg.opts, msg.base + i)) : encoder.encodePairs(msg.pairs, msg.opts, msg.base);
       const packed = packPairs(pairs);
       send({ type: 'pairs', id: msg.id, packed }, transferList(packed));
     } else {
