@@ -14,7 +14,7 @@ test('a key changes with the model hash, the texts and each score-changing optio
   assert.notEqual(c.key('q2', 'd', BASE), k);
   assert.notEqual(c.key('q', 'd2', BASE), k);
   assert.notEqual(c.key('qd', '', BASE), c.key('q', 'd', BASE), 'texts are delimited, not concatenated');
-  const changed: Record<string, ScoreKey[string & keyof ScoreKey]> = { truncate: false, direction: 'left', maxLength: 256, mode: 'chunk', chunkStride: 16, maxChunks: 2 };
+  const changed: Record<string, ScoreKey[string & keyof ScoreKey]> = { truncate: false, direction: 'left', maxLength: 256, mode: 'chunk', chunkStride: 16, maxChunks: 2, instruction: 'another instruction' };
   for (const o of SCORE_CHANGING_OPTIONS) assert.notEqual(c.key('q', 'd', { ...BASE, [o]: changed[o] }), k, o);
 });
 
