@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] | version
+ * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] |
+ *          quantize <model-dir> [--out FILE] | version
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config';
@@ -10,11 +11,13 @@ import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
 import { uploadModel } from './artifacts/upload';
+import { quantizeCommand } from './quantize/quantizeCommand';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
   reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 when it can be served
   reranker upload <model-dir> <s3-uri> [--tar]     upload a model folder as an S3 prefix or a model.tar.gz
+  reranker quantize <model-dir> [--out FILE]       write a dynamic int8 model_quantized.onnx and report its fidelity
   reranker version`;
 
 async function main(argv: string[]): Promise<number> {
@@ -27,6 +30,8 @@ async function main(argv: string[]): Promise<number> {
       return inspect(rest);
     case 'upload':
       return upload(rest);
+    case 'quantize':
+      return quantizeCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);
