@@ -11,11 +11,14 @@ import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
 import { uploadModel } from './artifacts/upload';
+import { detectCpuFeatures } from './cpuFeatures';
+import { DTYPES, parseDtype } from './modelSpec/variants';
 import { quantizeCommand } from './quantize/quantizeCommand';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
-  reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 when it can be served
+  reranker inspect <model-dir> [--onnx FILE | --dtype D]
+                                                   print the model spec and its .onnx variants as JSON; exit 0 when it can be served
   reranker upload <model-dir> <s3-uri> [--tar]     upload a model folder as an S3 prefix or a model.tar.gz
   reranker quantize <model-dir> [--out FILE]       write a dynamic int8 model_quantized.onnx and report its fidelity
   reranker version`;
@@ -79,13 +82,21 @@ async function serve(): Promise<number> {
 }
 
 async function inspect(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { onnx: { type: 'string' } }, allowPositionals: true });
+  const { values, positionals } = parseArgs({ args, options: { onnx: { type: 'string' }, dtype: { type: 'string' } }, allowPositionals: true });
   const dir = positionals[0];
   if (!dir) {
     process.stderr.write(`inspect needs a model folder\n${USAGE}\n`);
     return 2;
   }
-  const r = await inspectModel(dir, values.onnx !== undefined ? { onnxFile: values.onnx } : {});
+  // --dtype defaults to MODEL_DTYPE, so inspect shows what `serve` would pick here.
+  const config = loadConfig();
+  const request = values.dtype !== undefined ? parseDtype(values.dtype) : config.modelDtype;
+  if (request === undefined) {
+    process.stderr.write(`--dtype must be one of ${DTYPES.join(', ')} or an .onnx file name\n`);
+    return 2;
+  }
+  const onnxFile = values.onnx ?? config.onnxFile;
+  const r = await inspectModel(dir, onnxFile !== undefined ? { onnxFile } : { dtype: { request, device: config.device, cpu: detectCpuFeatures() } });
   (r.exitCode === 0 ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   return r.exitCode;
 }

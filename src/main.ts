@@ -6,6 +6,7 @@
 import type { Server } from 'node:http';
 import { resolveModel } from './artifacts/resolveModel';
 import type { Config } from './config';
+import { detectCpuFeatures } from './cpuFeatures';
 import { createReranker, warmUp } from './engine/createReranker';
 import { messageOf } from './errors';
 import { createApp } from './http/app';
@@ -69,7 +70,10 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info(`model source: ${resolved.source} (${resolved.reason})`, { dir: resolved.dir, ...(resolved.uri ? { uri: resolved.uri } : {}) });
 
     state.phase = 'loading';
-    const files = await readModelFiles(resolved.dir, config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : {});
+    const files = await readModelFiles(
+      resolved.dir,
+      config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : { dtype: { request: config.modelDtype, device: config.device, cpu: detectCpuFeatures() } },
+    );
     const result = buildSpec(files, {
       ...(config.taskOverride ? { task: config.taskOverride } : {}),
       ...(config.maxInputLengthOverride !== undefined ? { maxInputLength: config.maxInputLengthOverride } : {}),
@@ -79,7 +83,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
     const spec = result.spec;
     state.spec = spec;
     for (const w of spec.warnings) log.warn(`spec: ${w}`);
-    log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile });
+    log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variantReason: spec.variant.reason } : {}) });
     lap('spec');
 
     const reranker = await createReranker(config, spec, resolved.dir);

@@ -53,6 +53,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     truncationSide: tokens.truncationSide,
     ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
     ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
+    ...(files.variant ? { variant: files.variant } : {}),
     evidence: notes.evidence,
     warnings: notes.warnings,
   };

@@ -2,6 +2,8 @@
  * The normalized description of a model: everything the tokenizer, the engine and the HTTP layer
  * need to know, decided once before the engine starts, with the evidence for each decision.
  */
+import type { Variant, VariantChoice } from './variants';
+
 export type Task = 'reranker' | 'classifier';
 export type Activation = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
 
@@ -40,6 +42,10 @@ export interface ModelFiles {
   readonly graph?: OnnxGraphInfo;
   /** Names of files present at the top level and under onnx/ ('onnx/x'; folders end with '/'), for messages and hints. */
   readonly listing: readonly string[];
+  /** Every .onnx variant found (variants.ts), with sizes. */
+  readonly variants?: readonly Variant[];
+  /** How MODEL_DTYPE chose onnxFile, when it did. */
+  readonly variant?: VariantChoice;
 }
 
 export interface SpecOverrides {
@@ -83,6 +89,8 @@ export interface ModelSpec {
   /** `_name_or_path` or similar: a hint, never a decision. */
   readonly nameHint?: string;
   readonly onnxFile?: string;
+  /** How MODEL_DTYPE chose onnxFile, when it did. */
+  readonly variant?: VariantChoice;
   readonly evidence: readonly Evidence[];
   readonly warnings: readonly string[];
 }
