@@ -17,7 +17,7 @@ import type { FidelityReport } from '../src/quantize/fidelity';
 import { ensureModel } from '../test/helpers/models';
 import { MSMARCO_SAMPLE } from '../test/helpers/paths';
 import { cpuInfo } from './flops';
-import { runLoad } from './load';
+import { procTicks, runLoad } from './load';
 import { log, servedRow } from './phases';
 import { startReranker, type Proc } from './procs';
 import type { ServedRow } from './report';
@@ -31,9 +31,11 @@ interface ShapeResult {
   int8Bytes: number;
   quantizeSeconds: number;
   fidelity?: FidelityReport;
-  fp32: { pairsPerSec: number; peakRssMb: number; p50: number; p99: number };
-  int8: { pairsPerSec: number; peakRssMb: number; p50: number; p99: number };
+  fp32: Served;
+  int8: Served;
   speedup: number;
+  /** int8 / fp32 in pairs per CPU-second of the server process: less sensitive to other tenants */
+  speedupPerCpu: number;
 }
 
 /** A throwaway folder of links to the cached model, so the int8 file never lands in the shared cache. */
@@ -47,9 +49,37 @@ function linkedCopy(src: string): string {
   return dst;
 }
 
-function mean(rows: ServedRow[]): ShapeResult['fp32'] {
-  const avg = (f: (r: ServedRow) => number): number => rows.reduce((s, r) => s + f(r), 0) / rows.length;
-  return { pairsPerSec: avg((r) => r.pairsPerSec), peakRssMb: Math.max(...rows.map((r) => r.peakRssMb)), p50: avg((r) => r.p50), p99: avg((r) => r.p99) };
+interface Served {
+  pairsPerSec: number;
+  /** pairs per second of CPU time the server process used (user + system) */
+  pairsPerCpuSec: number;
+  peakRssMb: number;
+  p50: number;
+  p99: number;
+  othersCores: number;
+}
+
+type Row = ServedRow & { cpuSec: number; wallSec: number };
+
+function mean(rows: Row[]): Served {
+  const avg = (f: (r: Row) => number): number => rows.reduce((s, r) => s + f(r), 0) / rows.length;
+  const pairs = rows.reduce((n, r) => n + r.pairsPerSec * r.wallSec, 0);
+  return {
+    pairsPerSec: avg((r) => r.pairsPerSec),
+    pairsPerCpuSec: pairs / rows.reduce((n, r) => n + r.cpuSec, 0),
+    peakRssMb: Math.max(...rows.map((r) => r.peakRssMb)),
+    p50: avg((r) => r.p50),
+    p99: avg((r) => r.p99),
+    othersCores: avg((r) => r.othersCores ?? 0),
+  };
+}
+
+/** One served row plus the CPU time the server process spent in it. */
+async function measured(p: Proc, workload: ReturnType<typeof makeWorkload>, reqFlops: number[], clients: number, seconds: number): Promise<Row> {
+  const ticks0 = procTicks(p.pid);
+  const t0 = performance.now();
+  const row = await servedRow('server', p, workload, reqFlops, clients, seconds, 100);
+  return { ...row, cpuSec: (procTicks(p.pid) - ticks0) / 100, wallSec: (performance.now() - t0) / 1000 };
 }
 
 async function shape(preset: 'minilm' | 'base', seconds: number, queries: number, clients: number): Promise<ShapeResult> {
@@ -63,13 +93,13 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
     const workload = makeWorkload({ requests: 400, seed: 1234 });
     const reqFlops = workload.map(() => 0);
     const servers: Array<[string, Proc]> = [];
-    const rows: Record<string, ServedRow[]> = { fp32: [], int8: [] };
+    const rows: Record<string, Row[]> = { fp32: [], int8: [] };
     try {
       servers.push(['fp32', await startReranker(dir, { MODEL_DTYPE: 'fp32' })]);
       servers.push(['int8', await startReranker(dir, { MODEL_DTYPE: 'q8' })]);
       for (const [, p] of servers) await runLoad(p.url, workload, 2, 5); // warm-up, not counted
       for (let round = 0; round < 2; round++) {
-        for (const [name, p] of servers) rows[name]!.push(await servedRow('server', p, workload, reqFlops, clients, seconds / 2, 100));
+        for (const [name, p] of servers) rows[name]!.push(await measured(p, workload, reqFlops, clients, seconds / 2));
       }
     } finally {
       for (const [, p] of servers) await p.stop();
@@ -85,6 +115,7 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
       fp32,
       int8,
       speedup: int8.pairsPerSec / fp32.pairsPerSec,
+      speedupPerCpu: int8.pairsPerCpuSec / fp32.pairsPerCpuSec,
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -103,11 +134,12 @@ async function main(): Promise<void> {
   const out = values.out ?? path.join(ROOT, 'bench', 'int8-results.json');
   fs.writeFileSync(out, JSON.stringify({ date: started, machine: { ...cpuInfo(), loadavgStart, loadavgEnd: os.loadavg(), node: process.version }, clients: Number(values.clients), results }, null, 2) + '\n');
   const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(100 * x).toFixed(0)} %`);
-  console.log('\nshape   | fp32 pairs/s | int8 pairs/s | int8/fp32 | fp32 RSS MB | int8 RSS MB | max|diff| | Spearman mean/min | top-1 | top-3');
+  console.log('\nshape   | fp32 pairs/s | int8 pairs/s | int8/fp32 | per CPU-s int8/fp32 | others (cores) | fp32 RSS MB | int8 RSS MB | max|diff| | Spearman mean/min | top-1 | top-3');
   for (const r of results) {
     const f = r.fidelity;
     console.log(
       `${r.preset.padEnd(7)} | ${r.fp32.pairsPerSec.toFixed(1).padStart(12)} | ${r.int8.pairsPerSec.toFixed(1).padStart(12)} | ${r.speedup.toFixed(2).padStart(9)} | ` +
+        `${r.speedupPerCpu.toFixed(2)} (${r.fp32.pairsPerCpuSec.toFixed(2)} -> ${r.int8.pairsPerCpuSec.toFixed(2)}) | ${r.fp32.othersCores.toFixed(2)}/${r.int8.othersCores.toFixed(2)} | ` +
         `${r.fp32.peakRssMb.toFixed(0).padStart(11)} | ${r.int8.peakRssMb.toFixed(0).padStart(11)} | ${f ? f.maxAbsDiff.toFixed(4) : '-'} | ` +
         `${f ? `${f.spearmanMean.toFixed(4)}/${f.spearmanMin.toFixed(4)}` : '-'} | ${pct(f?.top1Agreement)} | ${pct(f?.top3Agreement)}`,
     );
