@@ -4,6 +4,8 @@
  * with the fidelity report on real MS MARCO pairs (../shared/data) and each server's peak RSS.
  * Both servers are up; one is loaded at a time, alternating fp32, int8, fp32, int8 (half the time
  * each), because this machine's speed drifts over minutes. Writes bench/int8-results.json.
+ * --one-session adds the memory layout option: one ONNX Runtime session with all cores
+ * (INFERENCE_WORKERS=1, INTRA_OP_THREADS=cores) next to the default of one session per worker.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,6 +38,8 @@ interface ShapeResult {
   speedup: number;
   /** int8 / fp32 in pairs per CPU-second of the server process: less sensitive to other tenants */
   speedupPerCpu: number;
+  /** --one-session: the same two files served by one session with all cores */
+  oneSession?: { fp32: Served; int8: Served };
 }
 
 /** A throwaway folder of links to the cached model, so the int8 file never lands in the shared cache. */
@@ -82,7 +86,7 @@ async function measured(p: Proc, workload: ReturnType<typeof makeWorkload>, reqF
   return { ...row, cpuSec: (procTicks(p.pid) - ticks0) / 100, wallSec: (performance.now() - t0) / 1000 };
 }
 
-async function shape(preset: 'minilm' | 'base', seconds: number, queries: number, clients: number): Promise<ShapeResult> {
+async function shape(preset: 'minilm' | 'base', seconds: number, queries: number, clients: number, oneSession: boolean): Promise<ShapeResult> {
   const dir = linkedCopy(await ensureModel({ preset, layout: 'onnx' }));
   try {
     configureLog('warn', 'text');
@@ -93,10 +97,15 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
     const workload = makeWorkload({ requests: 400, seed: 1234 });
     const reqFlops = workload.map(() => 0);
     const servers: Array<[string, Proc]> = [];
-    const rows: Record<string, Row[]> = { fp32: [], int8: [] };
+    const rows: Record<string, Row[]> = { fp32: [], int8: [], 'fp32-1s': [], 'int8-1s': [] };
     try {
       servers.push(['fp32', await startReranker(dir, { MODEL_DTYPE: 'fp32' })]);
       servers.push(['int8', await startReranker(dir, { MODEL_DTYPE: 'q8' })]);
+      if (oneSession) {
+        const one = { INFERENCE_WORKERS: '1', INTRA_OP_THREADS: String(os.availableParallelism()) };
+        servers.push(['fp32-1s', await startReranker(dir, { MODEL_DTYPE: 'fp32', ...one })]);
+        servers.push(['int8-1s', await startReranker(dir, { MODEL_DTYPE: 'q8', ...one })]);
+      }
       for (const [, p] of servers) await runLoad(p.url, workload, 2, 5); // warm-up, not counted
       for (let round = 0; round < 2; round++) {
         for (const [name, p] of servers) rows[name]!.push(await measured(p, workload, reqFlops, clients, seconds / 2));
@@ -116,6 +125,7 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
       int8,
       speedup: int8.pairsPerSec / fp32.pairsPerSec,
       speedupPerCpu: int8.pairsPerCpuSec / fp32.pairsPerCpuSec,
+      ...(oneSession ? { oneSession: { fp32: mean(rows['fp32-1s']!), int8: mean(rows['int8-1s']!) } } : {}),
     };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -123,13 +133,13 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { presets: { type: 'string', default: 'minilm,base' }, seconds: { type: 'string', default: '40' }, queries: { type: 'string', default: '43' }, clients: { type: 'string', default: '16' }, out: { type: 'string' } } });
+  const { values } = parseArgs({ options: { presets: { type: 'string', default: 'minilm,base' }, seconds: { type: 'string', default: '40' }, queries: { type: 'string', default: '43' }, clients: { type: 'string', default: '16' }, out: { type: 'string' }, 'one-session': { type: 'boolean', default: false } } });
   const started = new Date().toISOString();
   const loadavgStart = os.loadavg();
   const results: ShapeResult[] = [];
   for (const p of values.presets!.split(',')) {
     if (p !== 'minilm' && p !== 'base') throw new Error(`--presets: minilm or base, not ${p}`);
-    results.push(await shape(p, Number(values.seconds), Number(values.queries), Number(values.clients)));
+    results.push(await shape(p, Number(values.seconds), Number(values.queries), Number(values.clients), values['one-session']!));
   }
   const out = values.out ?? path.join(ROOT, 'bench', 'int8-results.json');
   fs.writeFileSync(out, JSON.stringify({ date: started, machine: { ...cpuInfo(), loadavgStart, loadavgEnd: os.loadavg(), node: process.version }, clients: Number(values.clients), results }, null, 2) + '\n');
@@ -143,6 +153,11 @@ async function main(): Promise<void> {
         `${r.fp32.peakRssMb.toFixed(0).padStart(11)} | ${r.int8.peakRssMb.toFixed(0).padStart(11)} | ${f ? f.maxAbsDiff.toFixed(4) : '-'} | ` +
         `${f ? `${f.spearmanMean.toFixed(4)}/${f.spearmanMin.toFixed(4)}` : '-'} | ${pct(f?.top1Agreement)} | ${pct(f?.top3Agreement)}`,
     );
+  }
+  for (const r of results) {
+    if (!r.oneSession) continue;
+    const o = r.oneSession;
+    console.log(`${r.preset} one session x ${os.availableParallelism()} threads: fp32 ${o.fp32.pairsPerSec.toFixed(1)} pairs/s, ${o.fp32.peakRssMb.toFixed(0)} MB; int8 ${o.int8.pairsPerSec.toFixed(1)} pairs/s, ${o.int8.peakRssMb.toFixed(0)} MB`);
   }
   console.log(`\nwrote ${out}`);
 }
