@@ -72,6 +72,8 @@ export function quantizeModel(bytes: Uint8Array, ops: QuantOps = 'standard'): { 
   const newInits = new Map<string, WireWriter>();
   const quantized: QuantizedNode[] = [];
   const rewrite = new Map<NodePart, NodeSpec[]>();
+  // One DynamicQuantizeLinear per activation, shared by all its consumers (Q, K and V read the same one).
+  const quantizedActivations = new Map<string, string[]>();
   for (const [node, t] of plan.targets) {
     const names = weightNames(t.weight.name, t.transposed);
     if (!newInits.has(names.q)) {
@@ -80,7 +82,7 @@ export function quantizeModel(bytes: Uint8Array, ops: QuantOps = 'standard'): { 
       newInits.set(names.scale, encodeTensor(names.scale, DT.FLOAT, [t.n], bytesOf(q.scales)));
       newInits.set(names.zero, encodeTensor(names.zero, DT.INT8, [t.n], new Uint8Array(t.n)));
     }
-    rewrite.set(node, quantizedNodes(node, t.a, t.bias, names, ops));
+    rewrite.set(node, quantizedNodes(node, t.a, t.bias, names, ops, quantizedActivations));
     quantized.push({ node: node.name, opType: node.opType, weight: t.weight.name, k: t.k, n: t.n });
   }
 
@@ -185,7 +187,7 @@ function weightNames(w: string, transposed: boolean): WeightNames {
 }
 
 /** The nodes that replace one MatMul/Gemm; the last writes the original output name. */
-function quantizedNodes(node: NodePart, a: string, bias: string | undefined, w: WeightNames, ops: QuantOps): NodeSpec[] {
+function quantizedNodes(node: NodePart, a: string, bias: string | undefined, w: WeightNames, ops: QuantOps, activations: Map<string, string[]>): NodeSpec[] {
   const out = node.outputs[0]!;
   const base = `${node.name || out}_quant`;
   const y = bias !== undefined ? `${base}_matmul` : out;
@@ -193,9 +195,15 @@ function quantizedNodes(node: NodePart, a: string, bias: string | undefined, w: 
   if (ops === 'microsoft') {
     specs.push({ name: `${base}_DynamicQuantizeMatMul`, opType: 'DynamicQuantizeMatMul', domain: 'com.microsoft', inputs: [a, w.q, w.scale, w.zero], outputs: [y] });
   } else {
-    const [aq, as, az] = [`${base}_a_quantized`, `${base}_a_scale`, `${base}_a_zero_point`];
+    let shared = activations.get(a);
+    if (!shared) {
+      // Nodes are rewritten in graph order, so the first consumer of `a` is also the first to run.
+      shared = [`${base}_a_quantized`, `${base}_a_scale`, `${base}_a_zero_point`];
+      activations.set(a, shared);
+      specs.push({ name: `${base}_DynamicQuantizeLinear`, opType: 'DynamicQuantizeLinear', inputs: [a], outputs: shared });
+    }
+    const [aq, as, az] = shared as [string, string, string];
     specs.push(
-      { name: `${base}_DynamicQuantizeLinear`, opType: 'DynamicQuantizeLinear', inputs: [a], outputs: [aq, as, az] },
       { name: `${base}_MatMulInteger`, opType: 'MatMulInteger', inputs: [aq, w.q, az, w.zero], outputs: [`${base}_int32`] },
       { name: `${base}_Cast`, opType: 'Cast', inputs: [`${base}_int32`], outputs: [`${base}_float`], attributes: { to: { int: DT.FLOAT } } },
       { name: `${base}_scale_Mul`, opType: 'Mul', inputs: [as, w.scale], outputs: [`${base}_scale`] },

@@ -115,3 +115,16 @@ test('refuses graphs it does not understand, with the reason', () => {
   g.output(g.op('MatMul', [x, g.op('Transpose', [x])]), DataType.FLOAT, [2, 2]);
   assert.throws(() => quantizeModel(g.encode({ producerName: 't', producerVersion: '1', opset: 17 })), /no MatMul or Gemm node has a constant fp32 weight/);
 });
+
+test('one DynamicQuantizeLinear per activation, shared by every MatMul that reads it (Q, K, V)', () => {
+  const g = new GraphBuilder('g');
+  const x = g.input('x', DataType.FLOAT, [2, 16]);
+  const outs = ['q', 'k', 'v'].map((n) => g.op('MatMul', [x, g.initializer(n, [16, 16], seq(256, (i) => Math.sin(i + n.charCodeAt(0))))]));
+  g.output(g.op('Sum', outs), DataType.FLOAT, [2, 16]);
+  const m = onnx.ModelProto.decode(quantizeModel(g.encode({ producerName: 't', producerVersion: '1', opset: 17 })).bytes);
+  const nodes = m.graph!.node!;
+  assert.equal(nodes.filter((n) => n.opType === 'DynamicQuantizeLinear').length, 1);
+  const dql = nodes.find((n) => n.opType === 'DynamicQuantizeLinear')!;
+  assert.equal(nodes.findIndex((n) => n === dql), 0, 'it runs before its first consumer');
+  for (const mi of nodes.filter((n) => n.opType === 'MatMulInteger')) assert.equal(mi.input![0], dql.output![0]);
+});
