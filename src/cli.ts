@@ -14,6 +14,7 @@ import { uploadModel } from './artifacts/upload';
 import { detectCpuFeatures } from './cpuFeatures';
 import { DTYPES, parseDtype } from './modelSpec/variants';
 import { quantizeCommand } from './quantize/quantizeCommand';
+import { installSignals } from './signals';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
@@ -68,8 +69,7 @@ async function serve(): Promise<number> {
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  installSignals(shutdown);
   try {
     await running.ready;
   } catch (e) {

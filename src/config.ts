@@ -3,6 +3,7 @@
  * a bad value stops the process with a message that names the variable and what it accepts.
  * docs/sagemaker.md and the README's configuration table document every key below.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { AppError } from './errors';
@@ -49,6 +50,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Budgets that bound one request's work before it is done (http/budgets.ts). */
+  readonly budgets: Budgets;
 
   readonly batchMode: boolean;
   readonly batchStrategy: BatchStrategy;
@@ -70,6 +73,16 @@ export interface Config {
 
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly logFormat: 'json' | 'text';
+
+  /**
+   * API_KEY / API_KEY_FILE: bearer keys every route but /ping, /health and /execution-parameters
+   * requires; empty: no authentication (SageMaker authenticates callers with IAM before the container).
+   */
+  readonly apiKeys: readonly string[];
+  /** UI: the playground at / and the API reference at /docs (default on, off in batch transform mode). */
+  readonly ui: boolean;
+  /** RESULT_CACHE_MB in bytes: the pair-score cache's budget; 0 turns the cache off. */
+  readonly resultCacheBytes: number;
 
   /** FAULT_INJECTION: testing knobs, all off by default (faultInjection() below). */
   readonly faultInjection: { readonly workerExitFile?: string };
@@ -97,6 +110,27 @@ export interface TracingConfig {
   readonly headers: Readonly<Record<string, string>>;
   readonly serviceName: string;
   readonly scheduleDelayMs: number;
+}
+
+/**
+ * Limits on what one request may make the server do, checked before the work (413/422 naming the
+ * setting) and on the connection itself. Defaults in loadConfig; README's configuration table.
+ */
+export interface Budgets {
+  /** Records (JSON Lines lines, CSV rows, MultiRecord lines; blank lines count) per request: MAX_RECORDS. */
+  readonly maxRecords: number;
+  /** Bytes of one answer: MAX_RESPONSE_MB. */
+  readonly maxResponseBytes: number;
+  /** Names in rank_fields: MAX_RANK_FIELDS. */
+  readonly maxRankFields: number;
+  /** Long-document windows per request: MAX_CHUNK_WINDOWS. */
+  readonly maxChunkWindows: number;
+  /** Bodies being received at once, in bytes (decompressed): MAX_BODY_MEMORY_MB. */
+  readonly maxBodyMemoryBytes: number;
+  /** Time for a whole request (headers and body) to arrive: BODY_TIMEOUT. */
+  readonly bodyTimeoutMs: number;
+  /** Time for the request headers to arrive: HEADERS_TIMEOUT. */
+  readonly headersTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -221,6 +255,7 @@ export function loadConfig(env: Env = process.env): Config {
     requestTimeoutMs,
     keepAliveTimeoutMs: seconds(env, 'KEEP_ALIVE_TIMEOUT', 75, 1, 3600),
     shutdownTimeoutMs: seconds(env, 'SHUTDOWN_TIMEOUT', 25, 0, 3600),
+    budgets: budgets(env, payloadMb),
 
     batchMode,
     batchStrategy,
@@ -244,10 +279,32 @@ export function loadConfig(env: Env = process.env): Config {
 
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'text'] as const, 'json'),
+    apiKeys: apiKeys(env),
+    // A batch transform job has no person looking at pages; everywhere else the pages are on.
+    ui: bool(env, 'UI', !batchMode),
+    resultCacheBytes: Math.round(num(env, 'RESULT_CACHE_MB', 64, 0, 1 << 20) * 1024 * 1024),
     faultInjection: faultInjection(env),
     ...observabilityConfig(env),
   };
   return deepFreeze(cfg);
+}
+
+function budgets(env: Env, payloadMb: number): Budgets {
+  const headersTimeoutMs = seconds(env, 'HEADERS_TIMEOUT', 10, 0.1, 3600);
+  const bodyTimeoutMs = seconds(env, 'BODY_TIMEOUT', 60, 0.1, 3600);
+  if (bodyTimeoutMs < headersTimeoutMs) fail('BODY_TIMEOUT', `at least HEADERS_TIMEOUT (${headersTimeoutMs / 1000} s): it counts from the same start`, String(bodyTimeoutMs / 1000));
+  // Room for a few bodies at the payload limit at once; never less than one whole body.
+  const bodyMemoryMb = num(env, 'MAX_BODY_MEMORY_MB', Math.max(256, 4 * payloadMb), 1);
+  if (payloadMb > 0 && bodyMemoryMb < payloadMb) fail('MAX_BODY_MEMORY_MB', `at least the payload limit (${payloadMb} MB), or no body at the limit could ever be read`, String(bodyMemoryMb));
+  return {
+    maxRecords: int(env, 'MAX_RECORDS', 10_000, 1, 1 << 24),
+    maxResponseBytes: Math.round(num(env, 'MAX_RESPONSE_MB', 32, 0.001, 4096) * 1024 * 1024),
+    maxRankFields: int(env, 'MAX_RANK_FIELDS', 64, 1, 1 << 16),
+    maxChunkWindows: int(env, 'MAX_CHUNK_WINDOWS', 1024, 1, 1 << 24),
+    maxBodyMemoryBytes: Math.round(bodyMemoryMb * 1024 * 1024),
+    bodyTimeoutMs,
+    headersTimeoutMs,
+  };
 }
 
 /**
@@ -277,6 +334,38 @@ function faultInjection(env: Env): Config['faultInjection'] {
   const m = /^worker-exit:(\/.+)$/.exec(raw);
   if (!m) fail('FAULT_INJECTION', 'worker-exit:/absolute/path (a testing knob; leave it unset)', raw);
   return { workerExitFile: m[1]! };
+}
+
+/**
+ * API_KEY: one key or several, comma-separated; API_KEY_FILE: a file of keys, one per line (or
+ * comma-separated); both may be set. A key is visible ASCII without spaces or commas, so it fits a
+ * header as is. Error messages name the variable, never the key.
+ */
+function apiKeys(env: Env): readonly string[] {
+  const keys: string[] = [];
+  const inline = read(env, 'API_KEY');
+  if (inline !== undefined) keys.push(...splitKeys(inline, 'API_KEY'));
+  const file = read(env, 'API_KEY_FILE');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new AppError('Config', `invalid API_KEY_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const fromFile = splitKeys(text, 'API_KEY_FILE');
+    if (fromFile.length === 0) throw new AppError('Config', `invalid API_KEY_FILE: ${file} holds no key`);
+    keys.push(...fromFile);
+  }
+  return [...new Set(keys)];
+}
+
+function splitKeys(text: string, name: string): string[] {
+  const keys = text.split(/[\s,]+/).filter((k) => k !== '');
+  for (const [i, k] of keys.entries()) {
+    if (!/^[\x21-\x7e]+$/.test(k)) throw new AppError('Config', `invalid ${name}: key ${i + 1} has characters outside visible ASCII`);
+  }
+  return keys;
 }
 
 /**

@@ -4,13 +4,17 @@
  * then let /ping say 200. Any failure ends the process with one clear line. SIGTERM drains.
  */
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { sha256OfFile } from './artifacts/modelHash';
 import { resolveModel } from './artifacts/resolveModel';
 import type { Config } from './config';
 import { detectCpuFeatures } from './cpuFeatures';
 import { createReranker, warmUp } from './engine/createReranker';
-import { messageOf } from './errors';
+import { AppError, messageOf } from './errors';
+import { ResultCache } from './engine/resultCache';
 import { createApp } from './http/app';
-import { onClientError } from './http/clientError';
+import { abortBodyReads } from './http/bodyReader';
+import { createHttpServer } from './http/httpServer';
 import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './modelSpec/buildSpec';
@@ -34,16 +38,12 @@ export interface Running {
 export async function start(config: Config): Promise<Running> {
   const state = new ServerState();
   const app = createApp({ config, state, version: VERSION });
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(app, config);
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  // Longer than the platform proxy's idle timeout, so the proxy, not us, closes idle connections.
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.on('clientError', onClientError);
-  server.headersTimeout = config.keepAliveTimeoutMs + 5000;
-  server.requestTimeout = 0;
   const addr = server.address();
   log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
 
@@ -91,6 +91,9 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variantReason: spec.variant.reason } : {}) });
     lap('spec');
 
+    // Hashed while the engine starts; the cache needs it before the first request.
+    const hashing = spec.onnxFile ? sha256OfFile(path.join(resolved.dir, spec.onnxFile)) : Promise.resolve(undefined);
+    hashing.catch(() => undefined);
     const reranker = await createReranker(config, spec, resolved.dir);
     state.reranker = reranker;
     lap('engine');
@@ -98,6 +101,8 @@ async function load(config: Config, state: ServerState): Promise<void> {
     state.phase = 'warming';
     state.warmupMs = await warmUp(reranker);
     lap('warmup');
+    state.modelSha256 = await hashing;
+    if (config.resultCacheBytes > 0 && state.modelSha256) state.resultCache = new ResultCache(state.modelSha256, config.resultCacheBytes);
     phasesMs.total = last - t0;
     if ((state.phase as string) === 'draining') return;
     state.phase = 'ready';
@@ -116,6 +121,8 @@ async function load(config: Config, state: ServerState): Promise<void> {
  */
 async function drain(config: Config, state: ServerState, server: Server): Promise<void> {
   state.phase = 'draining';
+  // Bodies still arriving would hold the drain as long as their senders like: cut them now.
+  abortBodyReads(new AppError('Unhealthy', 'the server is shutting down; the request body was not read to its end'));
   log.info('draining: new requests get 503; waiting for in-flight requests', { inFlight: state.inFlight });
   const deadline = Date.now() + config.shutdownTimeoutMs;
   while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));

@@ -24,6 +24,8 @@ export interface ScoreResult {
   readonly numLabels: number;
   readonly timings: StageTimings;
   readonly tokens: number;
+  /** Tokens of each pair, in input order (the result cache keeps them so usage is the same on a hit). */
+  readonly pairTokens: Int32Array;
   readonly truncated: number;
 }
 
@@ -100,15 +102,19 @@ export class Reranker {
     let tokens = 0;
     let truncated = 0;
     let tokenizedAt = t0;
+    const pairTokens = new Int32Array(pairs.length);
     try {
       const chunks: Promise<void>[] = [];
       for (let start = 0; start < pairs.length; start += CHUNK) {
         const slice = pairs.slice(start, start + CHUNK);
         chunks.push(
-          this.tokenizer.encodePairs(slice, enc).then((packed) => {
+          this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
             tokenizedAt = Math.max(tokenizedAt, performance.now());
             const items = unpack(packed, start);
-            for (const it of items) tokens += it.ids.length;
+            for (const it of items) {
+              tokens += it.ids.length;
+              pairTokens[it.index] = it.ids.length;
+            }
             truncated += packed.truncated.reduce((n, t) => n + t, 0);
             this.scheduler.add(id, items);
           }),
@@ -127,6 +133,7 @@ export class Reranker {
         logits,
         numLabels: this.spec.numLabels,
         tokens,
+        pairTokens,
         truncated,
         timings: { tokenizationMs, inferenceMs, queueMs: Math.max(0, totalMs - tokenizationMs - inferenceMs), totalMs },
       };
@@ -146,8 +153,8 @@ export class Reranker {
   }
 
   /** Cuts documents to at most maxTokens tokens at a word boundary (Cohere's max_tokens_per_doc). */
-  truncateDocuments(docs: readonly string[], maxTokens: number): Promise<string[]> {
-    return truncateDocuments(this.tokenizer, docs, maxTokens);
+  truncateDocuments(docs: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<string[]> {
+    return truncateDocuments(this.tokenizer, docs, maxTokens, signal);
   }
 
   async close(): Promise<void> {

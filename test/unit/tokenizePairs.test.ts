@@ -112,6 +112,17 @@ for (const [name, file] of [
       });
     }
 
+    test('a 200 KB document with right truncation (encoded from a word-aligned prefix) matches Rust', async () => {
+      // Mixed text: punctuation, digits, accents, tabs and newlines near where the prefix is cut.
+      const unit = 'Caf\u00e9 no.\t42, "quoted" words\n and (brackets) r\u00e9sum\u00e9s; ';
+      const doc = unit.repeat(Math.ceil(200_000 / unit.length));
+      for (const maxLength of [512, 128, 33]) {
+        const opts: EncodeOptions = { truncate: true, direction: 'right', maxLength };
+        check(enc, await reference(rust, 'which cafe?', doc, maxLength, 'right'), 'which cafe?', doc, opts, `max ${maxLength}`);
+        check(enc, await reference(rust, doc, 'short', maxLength, 'right'), doc, 'short', opts, `long query, max ${maxLength}`);
+      }
+    });
+
     test('a pair exactly at the limit is kept whole; one token over is cut', async () => {
       const [a, b] = ['how tall is the eiffel tower', 'the tower is 330 metres tall and was built in 1889'];
       const full = (await reference(rust, a, b)).ids.length;
@@ -240,5 +251,25 @@ describe('templates from every post_processor kind match Rust', () => {
     assert.match(enc.template.warning ?? '', /without special tokens/);
     const [a, b] = texts[1]!;
     check(enc, await reference(rust, a, b, 30), a, b, { truncate: true, direction: 'right', maxLength: 30 }, 'plain');
+  });
+});
+
+describe('encodePairs: a text shared by many pairs is tokenized once, with the same result', () => {
+  test('queries x documents, both truncation sides, against the Rust reference pair by pair', async () => {
+    const rust = RustTokenizer.fromFile(BERT);
+    const enc = await PairEncoder.fromDir(path.dirname(BERT));
+    const rand = mulberry32(15);
+    const queries = Array.from({ length: 4 }, () => randomText(rand, 3 + Math.floor(rand() * 30)));
+    const docs = Array.from({ length: 5 }, () => randomText(rand, 5 + Math.floor(rand() * 80)));
+    const pairs = docs.flatMap((d) => queries.map((q) => [q, d] as const));
+    for (const direction of ['right', 'left'] as const) {
+      const opts: EncodeOptions = { truncate: true, direction, maxLength: 48 };
+      const batch = enc.encodePairs(pairs, opts);
+      for (const [i, [q, d]] of pairs.entries()) {
+        assert.deepEqual(batch[i], enc.encodePair(q, d, opts, i), `pair ${i} ${direction}`);
+        const ref = await reference(rust, q, d, 48, direction);
+        assert.deepEqual(Array.from(batch[i]!.ids), ref.ids, `pair ${i} ${direction} vs Rust`);
+      }
+    }
   });
 });
