@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] | version
+ * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] |
+ *          quantize <model-dir> [--out FILE] | version
  */
 import { parseArgs } from 'node:util';
 import { loadConfig } from './config';
@@ -11,14 +12,19 @@ import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
 import { decoderOverrides } from './modelSpec/decoderOverrides';
 import { uploadModel } from './artifacts/upload';
+import { detectCpuFeatures } from './cpuFeatures';
+import { DTYPES, parseDtype } from './modelSpec/variants';
+import { quantizeCommand } from './quantize/quantizeCommand';
 import { installSignals } from './signals';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
-  reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 when it can be served
+  reranker inspect <model-dir> [--onnx FILE | --dtype D]
+                                                   print the model spec and its .onnx variants as JSON; exit 0 when it can be served
       [--task reranker|classifier] [--score-tokens yes,no] [--prompt-template FILE] [--instruction TEXT]
                                                    the same overrides as MODEL_TASK, SCORE_TOKENS, PROMPT_TEMPLATE, INSTRUCTION
   reranker upload <model-dir> <s3-uri> [--tar]     upload a model folder as an S3 prefix or a model.tar.gz
+  reranker quantize <model-dir> [--out FILE]       write a dynamic int8 model_quantized.onnx and report its fidelity
   reranker version`;
 
 async function main(argv: string[]): Promise<number> {
@@ -31,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return inspect(rest);
     case 'upload':
       return upload(rest);
+    case 'quantize':
+      return quantizeCommand(rest);
     case 'version':
     case '--version':
       process.stdout.write(`${VERSION}\n`);
@@ -80,7 +88,7 @@ async function inspect(args: string[]): Promise<number> {
   const str = { type: 'string' } as const;
   const { values, positionals } = parseArgs({
     args,
-    options: { onnx: str, task: str, 'score-tokens': str, 'prompt-template': str, instruction: str },
+    options: { onnx: str, dtype: str, task: str, 'score-tokens': str, 'prompt-template': str, instruction: str },
     allowPositionals: true,
   });
   const dir = positionals[0];
@@ -104,7 +112,15 @@ async function inspect(args: string[]): Promise<number> {
     return 2;
   }
   const overrides = { ...(values.task ? { task: values.task as 'reranker' | 'classifier' } : {}), ...decoder };
-  const r = await inspectModel(dir, { ...(values.onnx !== undefined ? { onnxFile: values.onnx } : {}), overrides });
+  // --dtype defaults to MODEL_DTYPE, so inspect shows what `serve` would pick here.
+  const config = loadConfig();
+  const request = values.dtype !== undefined ? parseDtype(values.dtype) : config.modelDtype;
+  if (request === undefined) {
+    process.stderr.write(`--dtype must be one of ${DTYPES.join(', ')} or an .onnx file name\n`);
+    return 2;
+  }
+  const onnxFile = values.onnx ?? config.onnxFile;
+  const r = await inspectModel(dir, { ...(onnxFile !== undefined ? { onnxFile } : { dtype: { request, device: config.device, cpu: detectCpuFeatures() } }), overrides });
   (r.exitCode === 0 ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   return r.exitCode;
 }

@@ -62,6 +62,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
     ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
     ...(yesNo ? { yesNo: yesNo.yesNo } : {}),
+    ...(files.variant ? { variant: files.variant } : {}),
     evidence: notes.evidence,
     warnings: notes.warnings,
   };

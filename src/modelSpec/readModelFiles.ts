@@ -13,10 +13,13 @@ import { isRecord } from './jsonFields';
 import { readOnnxGraph } from './onnxGraph';
 import { readDecoderFiles } from './readDecoderFiles';
 import type { ModelFiles, OnnxGraphInfo } from './types';
+import { chooseVariant, listVariants, type CpuFeatures, type DtypeRequest } from './variants';
 
 export interface ReadModelFilesOptions {
   /** Relative path of the .onnx to use (MODEL_ONNX_FILE), e.g. 'onnx/model_quantized.onnx'. */
   readonly onnxFile?: string;
+  /** MODEL_DTYPE: choose among the folder's variants (variants.ts) when onnxFile is not given. */
+  readonly dtype?: { readonly request: DtypeRequest; readonly device: string; readonly cpu: CpuFeatures };
 }
 
 /** ModelFiles keys and the file each one comes from. */
@@ -31,7 +34,9 @@ const JSON_FILES = {
 
 export async function readModelFiles(dir: string, options: ReadModelFilesOptions = {}): Promise<ModelFiles> {
   const listing = await listFolder(dir);
-  const onnxFile = options.onnxFile !== undefined ? await checkChosenOnnx(dir, options.onnxFile, listing) : pickOnnx(dir, listing);
+  const variants = listVariants(listing, await onnxSizes(dir, listing));
+  const variant = options.onnxFile === undefined && options.dtype ? chooseVariant(variants, options.dtype.request, options.dtype.device, options.dtype.cpu) : undefined;
+  const onnxFile = options.onnxFile !== undefined ? await checkChosenOnnx(dir, options.onnxFile, listing) : options.dtype ? variant?.file : pickOnnx(dir, listing);
   const onnxDir = onnxFile !== undefined ? path.posix.dirname(onnxFile) : '.';
   const has = new Set(listing);
   const locate = (name: string): string | undefined => {
@@ -40,7 +45,7 @@ export async function readModelFiles(dir: string, options: ReadModelFilesOptions
     return has.has(beside) ? beside : undefined;
   };
 
-  const out: { -readonly [K in keyof ModelFiles]: ModelFiles[K] } = { dir, listing };
+  const out: { -readonly [K in keyof ModelFiles]: ModelFiles[K] } = { dir, listing, variants, ...(variant ? { variant } : {}) };
   for (const [key, name] of Object.entries(JSON_FILES) as Array<[keyof typeof JSON_FILES, string]>) {
     const rel = locate(name);
     if (rel === undefined) continue;
@@ -83,6 +88,17 @@ async function listFolder(dir: string): Promise<string[]> {
     }
   }
   return names.sort();
+}
+
+/** Sizes of the .onnx files (inspect and the start-up line show them). */
+async function onnxSizes(dir: string, listing: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const n of listing) {
+    if (!n.endsWith('.onnx')) continue;
+    const st = await fsp.stat(path.join(dir, n)).catch(() => undefined);
+    if (st?.isFile()) sizes.set(n, st.size);
+  }
+  return sizes;
 }
 
 /** MODEL_ONNX_FILE may point anywhere inside the folder (not only the listed levels). */

@@ -5,6 +5,8 @@ import type { DecoderFiles, DecoderInputs, YesNoSpec } from './yesNoTypes';
  * The normalized description of a model: everything the tokenizer, the engine and the HTTP layer
  * need to know, decided once before the engine starts, with the evidence for each decision.
  */
+import type { Variant, VariantChoice } from './variants';
+
 export type Task = 'reranker' | 'classifier';
 export type Activation = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
 
@@ -45,6 +47,10 @@ export interface ModelFiles {
   readonly listing: readonly string[];
   /** Decoder LLM rerankers' extra files (readDecoderFiles.ts). */
   readonly decoder?: DecoderFiles;
+  /** Every .onnx variant found (variants.ts), with sizes. */
+  readonly variants?: readonly Variant[];
+  /** How MODEL_DTYPE chose onnxFile, when it did. */
+  readonly variant?: VariantChoice;
 }
 
 export interface SpecOverrides {
@@ -98,6 +104,8 @@ export interface ModelSpec {
   readonly onnxFile?: string;
   /** Decoder LLM rerankers: scored by the next-token logits of "yes"/"no" after a prompt. */
   readonly yesNo?: YesNoSpec;
+  /** How MODEL_DTYPE chose onnxFile, when it did. */
+  readonly variant?: VariantChoice;
   readonly evidence: readonly Evidence[];
   readonly warnings: readonly string[];
 }
