@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
-import { CLI, FIXTURES } from '../helpers/paths';
+import { CLI, sharedFixture } from '../helpers/paths';
 
 const EXPECT: Array<[string, { task: string; family: string; maxInputLength: number; activation: string } | RegExp]> = [
   ['hf-configs/BAAI__bge-reranker-large', { task: 'reranker', family: 'xlm-roberta', maxInputLength: 512, activation: 'sigmoid' }],
@@ -20,7 +20,7 @@ const EXPECT: Array<[string, { task: string; family: string; maxInputLength: num
 
 for (const [dir, expected] of EXPECT) {
   test(`reranker inspect ${dir}`, () => {
-    const r = spawnSync(process.execPath, [CLI, 'inspect', path.join(FIXTURES, dir)], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [CLI, 'inspect', sharedFixture(dir)], { encoding: 'utf8' });
     if (expected instanceof RegExp) {
       assert.notEqual(r.status, 0);
       const lines = r.stderr.trim().split('\n');

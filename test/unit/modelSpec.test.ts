@@ -1,6 +1,6 @@
 /**
- * buildSpec on every real config under test/fixtures/hf-configs (re-saved variants included) and on
- * the two real ONNX exports under test/fixtures/onnx; overrides, evidence sources, `_name_or_path`.
+ * buildSpec on every real config under ../shared/fixtures/hf-configs (re-saved variants included) and on
+ * the two real ONNX exports under ../shared/fixtures/onnx; overrides, evidence sources, `_name_or_path`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,16 +9,10 @@ import path from 'node:path';
 import { buildSpec } from '../../src/modelSpec/buildSpec';
 import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 import { isAppError } from '../../src/errors';
+import { sharedFixture } from '../helpers/paths';
 import type { ModelFiles, ModelSpec, OnnxGraphInfo, SpecOverrides, SpecResult } from '../../src/modelSpec/types';
 
-/** The repo root, whether this runs from test/unit (tsx) or dist/test/unit (compiled). */
-function repoRoot(): string {
-  for (let d = __dirname; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, 'package.json'))) return d;
-    if (path.dirname(d) === d) throw new Error(`no package.json above ${__dirname}`);
-  }
-}
-const FIX = path.join(repoRoot(), 'test', 'fixtures');
+const FIX = sharedFixture();
 const BGE = path.join(FIX, 'hf-configs', 'BAAI__bge-reranker-large');
 const MSMARCO = path.join(FIX, 'hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2');
 const JINA = path.join(FIX, 'hf-configs', 'jinaai__jina-embeddings-v2-base-en');

@@ -9,14 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspectModel } from '../../src/modelSpec/inspect';
 import { readModelFiles } from '../../src/modelSpec/readModelFiles';
+import { sharedFixture } from '../helpers/paths';
 
-function repoRoot(): string {
-  for (let d = __dirname; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, 'package.json'))) return d;
-    if (path.dirname(d) === d) throw new Error(`no package.json above ${__dirname}`);
-  }
-}
-const FIX = path.join(repoRoot(), 'test', 'fixtures');
+const FIX = sharedFixture();
 const TINY_XLMR = path.join(FIX, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx');
 
 const tmpDirs: string[] = [];

@@ -10,12 +10,12 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { AppError } from '../../src/errors';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { DocChunks } from '../../src/tokenize/types';
-import { FIXTURES, SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
 import { writeUnigramTokenizer } from './tokenizeFixtures';
 
 const DIRS = {
-  bert: SHARED_TOKENIZER_DIR,
-  roberta: path.join(FIXTURES, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx'),
+  bert: bertTokenizerDir(),
+  roberta: sharedFixture('onnx', 'opensearch__TinyXLMRoberta-CE-onnx'),
   'unigram-metaspace': path.dirname(writeUnigramTokenizer()),
 };
 

@@ -11,12 +11,12 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { AppError } from '../../src/errors';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { EncodeOptions, TruncationSide } from '../../src/tokenize/types';
-import { FIXTURES, SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
 import { mulberry32, randomText, writeUnigramTokenizer } from './tokenizeFixtures';
 
-const BERT = path.join(SHARED_TOKENIZER_DIR, 'tokenizer.json');
-const ROBERTA = path.join(FIXTURES, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx', 'tokenizer.json');
-const MINILM = path.join(FIXTURES, 'hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2', 'tokenizer.json');
+const BERT = path.join(bertTokenizerDir(), 'tokenizer.json');
+const ROBERTA = sharedFixture('onnx', 'opensearch__TinyXLMRoberta-CE-onnx', 'tokenizer.json');
+const MINILM = sharedFixture('hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2', 'tokenizer.json');
 
 type Json = Record<string, unknown>;
 const readJson = (f: string): Json => JSON.parse(fs.readFileSync(f, 'utf8')) as Json;

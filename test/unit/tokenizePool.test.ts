@@ -12,7 +12,9 @@ import { unpackPair } from '../../src/tokenize/packPairs';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import { TokenizerPool } from '../../src/tokenize/tokenizerPool';
 import type { EncodeOptions, PackedPairs } from '../../src/tokenize/types';
-import { SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir } from '../helpers/paths';
+
+const SHARED_TOKENIZER_DIR = bertTokenizerDir();
 
 const OPTS: EncodeOptions = { truncate: true, direction: 'right', maxLength: 128 };
 const WORDS = 'the capital of France is Paris a city on the Seine with café culture and 東京 🤗 museums'.split(' ');
