@@ -29,7 +29,8 @@ export interface ScoreResult {
 
 export interface ScoreOptions {
   readonly truncate: boolean;
-  readonly direction: 'right' | 'left';
+  /** Which end loses tokens; default the model's tokenizer setting (spec.truncationSide). */
+  readonly direction?: 'right' | 'left' | undefined;
   /** Aborts the request: its waiting pairs leave the queue (client disconnected, deadline). */
   readonly signal?: AbortSignal;
 }
@@ -96,7 +97,7 @@ export class Reranker {
     // Keep a rejection from a cancelled request from going unhandled while tokenization runs.
     done.catch(() => undefined);
 
-    const enc: EncodeOptions = { truncate: opts.truncate, direction: opts.direction, maxLength: this.spec.maxInputLength };
+    const enc: EncodeOptions = { truncate: opts.truncate, direction: opts.direction ?? this.spec.truncationSide, maxLength: this.spec.maxInputLength };
     let tokens = 0;
     let truncated = 0;
     let tokenizedAt = t0;
