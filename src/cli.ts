@@ -81,7 +81,7 @@ async function inspect(args: string[]): Promise<number> {
     return 2;
   }
   const r = await inspectModel(dir, values.onnx !== undefined ? { onnxFile: values.onnx } : {});
-  (r.exitCode === 0 ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
+  (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   return r.exitCode;
 }
 

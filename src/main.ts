@@ -82,7 +82,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile });
     lap('spec');
 
-    const reranker = await createReranker(config, spec, resolved.dir);
+    const reranker = await createReranker(config, spec, files);
     state.reranker = reranker;
     lap('engine');
     if (state.phase !== 'loading') return; // stopped meanwhile

@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
-import type { ModelSpec } from '../modelSpec/types';
+import { tokenizerFilesOf, unservableReason } from '../modelSpec/servable';
+import type { ModelFiles, ModelSpec } from '../modelSpec/types';
 import { TokenizerPool } from '../tokenize/tokenizerPool';
 import { InferencePool } from './inferencePool';
 import { Reranker } from './reranker';
@@ -22,16 +23,18 @@ const log = logger('engine');
  */
 export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
 
-export async function createReranker(config: Config, spec: ModelSpec, modelDir: string): Promise<Reranker> {
-  if (!spec.inputs || !spec.outputName || !spec.onnxFile) {
-    throw new AppError('Model', `no ONNX graph was found in ${modelDir}; put model.onnx at the root or under onnx/, or set MODEL_ONNX_FILE`);
+/** `files` is what the model folder's one reader found: the workers load exactly those files. */
+export async function createReranker(config: Config, spec: ModelSpec, files: ModelFiles): Promise<Reranker> {
+  const unservable = unservableReason(files, spec);
+  if (unservable !== undefined || !spec.inputs || !spec.outputName || !spec.onnxFile) {
+    throw new AppError('Model', unservable ?? `no ONNX graph was found in ${files.dir}`);
   }
-  const tokenizer = await TokenizerPool.create({ modelDir, workers: config.tokenizerWorkers });
+  const tokenizer = await TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: config.tokenizerWorkers });
   let engine: InferencePool;
   try {
     engine = await InferencePool.create(
       {
-        modelPath: path.join(modelDir, spec.onnxFile),
+        modelPath: path.join(files.dir, spec.onnxFile),
         device: config.device,
         cudaDeviceId: config.cudaDeviceId,
         intraOpThreads: config.intraOpThreads,
@@ -71,7 +74,7 @@ export async function warmUp(reranker: Reranker): Promise<number> {
       ['warm up', 'warm up'],
       ['warm up', long],
     ],
-    { truncate: true, direction: 'right' },
+    { truncate: true },
   );
   return performance.now() - t0;
 }

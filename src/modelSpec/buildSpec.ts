@@ -10,6 +10,7 @@ import { decideFamily } from './decideFamily';
 import { decideInputs } from './decideInputs';
 import { decideMaxLength } from './decideMaxLength';
 import { decideTask } from './decideTask';
+import { decideTemplate } from './decideTemplate';
 import { decideTokens } from './decideTokens';
 import { Notes } from './notes';
 import type { ModelFiles, ModelSpec, SpecOverrides, SpecResult } from './types';
@@ -24,6 +25,8 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
   if (!task.ok) return refuse(task.reason);
   const family = decideFamily(files, notes);
   const tokens = decideTokens(files, notes);
+  const template = decideTemplate(files, notes);
+  if (!template.ok) return refuse(template.reason);
   let inputs;
   if (files.graph) {
     const decided = decideInputs(files.graph, files.onnxFile, notes);
@@ -36,6 +39,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
   const architecture = task.head.architecture;
   if (architecture !== undefined) notes.decide('architecture', architecture, 'config.json:architectures');
   if (!files.graph) notes.warn('no ONNX graph found: the spec comes from the config files only, and the model cannot be served until a .onnx file is present');
+  if (!files.tokenizerJson) notes.warn('no tokenizer.json found (at the root, beside the .onnx or in onnx/): the model cannot be served without it');
 
   const spec: ModelSpec = {
     task: task.task,
@@ -53,6 +57,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     truncationSide: tokens.truncationSide,
     ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
     ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
+    ...(template.template ? { pairTemplate: template.template } : {}),
     evidence: notes.evidence,
     warnings: notes.warnings,
   };

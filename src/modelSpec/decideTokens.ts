@@ -54,7 +54,7 @@ function padTokenName(files: ModelFiles): { token: string; source: string } | un
 }
 
 /** The id of a token: added_tokens first, then the model vocab (a map, or Unigram's [piece, score] list). */
-function tokenId(tokenizerJson: Json | undefined, token: string): number | undefined {
+export function tokenId(tokenizerJson: Json | undefined, token: string): number | undefined {
   const added = tokenizerJson?.added_tokens;
   if (Array.isArray(added)) {
     for (const t of added) {

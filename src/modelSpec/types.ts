@@ -2,6 +2,8 @@
  * The normalized description of a model: everything the tokenizer, the engine and the HTTP layer
  * need to know, decided once before the engine starts, with the evidence for each decision.
  */
+import type { PairTemplate } from '../tokenize/pairTemplate';
+
 export type Task = 'reranker' | 'classifier';
 export type Activation = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
 
@@ -25,7 +27,21 @@ export interface OnnxGraphInfo {
   readonly opsetVersion?: number;
 }
 
-/** Raw files of a model folder, parsed but not interpreted (spec/ is pure: files in, spec out). */
+/** One .onnx file found in the model folder (variants: model_quantized.onnx, onnx/int8/model.onnx, ...). */
+export interface OnnxFileEntry {
+  /** Relative POSIX path inside the model folder. */
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/** Keys of ModelFiles that hold a parsed JSON file, and the relative path each was read from. */
+export type ModelJsonKey = 'config' | 'tokenizerJson' | 'tokenizerConfig' | 'specialTokensMap' | 'sentenceTransformersConfig' | 'sentenceBertConfig' | 'modules';
+
+/**
+ * Raw files of a model folder, parsed but not interpreted (modelSpec/ is pure: files in, spec out).
+ * The one reading of the folder: the spec, the tokenizer workers and the engine all use what is
+ * here, so they cannot disagree about which tokenizer.json or which .onnx is meant.
+ */
 export interface ModelFiles {
   readonly dir: string;
   readonly config?: Record<string, unknown>;
@@ -35,6 +51,10 @@ export interface ModelFiles {
   readonly sentenceTransformersConfig?: Record<string, unknown>;
   readonly sentenceBertConfig?: Record<string, unknown>;
   readonly modules?: unknown[];
+  /** Relative path each parsed JSON file was read from ('tokenizer.json' or 'onnx/tokenizer.json'); readModelFiles always sets it and onnxFiles, hand-built ModelFiles (tests) may omit them. */
+  readonly paths?: Readonly<Partial<Record<ModelJsonKey, string>>>;
+  /** Every .onnx file at the root, under onnx/ and one folder below it, with its size; sorted by path. */
+  readonly onnxFiles?: readonly OnnxFileEntry[];
   /** Relative path of the chosen .onnx file, when one was found. */
   readonly onnxFile?: string;
   readonly graph?: OnnxGraphInfo;
@@ -83,6 +103,8 @@ export interface ModelSpec {
   /** `_name_or_path` or similar: a hint, never a decision. */
   readonly nameHint?: string;
   readonly onnxFile?: string;
+  /** How special tokens wrap a pair; undefined when there is no tokenizer.json. */
+  readonly pairTemplate?: PairTemplate;
   readonly evidence: readonly Evidence[];
   readonly warnings: readonly string[];
 }

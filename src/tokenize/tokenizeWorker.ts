@@ -35,15 +35,14 @@ async function main(): Promise<void> {
   const init = workerData as WorkerInit;
   let encoder: PairEncoder;
   try {
-    encoder = await PairEncoder.fromDir(init.modelDir);
+    encoder = await PairEncoder.fromFiles(init);
   } catch (e) {
     send({ type: 'initError', error: toWire(e) });
     return;
   }
   // Requests posted while the tokenizer loaded wait in the port until this listener starts it.
   port!.on('message', (msg: ToWorker) => handle(encoder, msg));
-  const { source, warning } = encoder.template;
-  send({ type: 'ready', templateSource: source, ...(warning !== undefined ? { warning } : {}) });
+  send({ type: 'ready' });
 }
 
 void main();

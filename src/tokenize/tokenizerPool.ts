@@ -7,12 +7,12 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError, messageOf } from '../errors';
 import { concatChunks, concatPacked } from './packPairs';
-import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair, TokenizerFiles } from './types';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol';
 
 export interface TokenizerPoolOptions {
-  /** Folder holding tokenizer.json (and optionally tokenizer_config.json). */
-  readonly modelDir: string;
+  /** The tokenizer files the model folder's reader found (parsed), and the spec's pair template. */
+  readonly tokenizer: TokenizerFiles;
   /** Worker threads; at least 1. */
   readonly workers: number;
 }
@@ -51,26 +51,20 @@ export class TokenizerPool {
   private readonly workers = new Set<Worker>();
   private nextId = 1;
   private closing = false;
-  private templateInfo: { source: string; warning?: string } = { source: 'unknown' };
 
   private constructor(private readonly init: WorkerInit) {}
 
   /** Resolves once every worker has loaded the tokenizer; rejects (424 Model) if it cannot load. */
   static async create(opts: TokenizerPoolOptions): Promise<TokenizerPool> {
-    const pool = new TokenizerPool({ modelDir: opts.modelDir });
+    const pool = new TokenizerPool(opts.tokenizer);
     const n = Math.max(1, Math.floor(opts.workers));
     const started = await Promise.allSettled(Array.from({ length: n }, () => pool.spawn()));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await pool.close();
-      throw new AppError('Model', `tokenizer could not load from ${opts.modelDir}: ${messageOf(failed.reason)}`, { cause: failed.reason });
+      throw new AppError('Model', `tokenizer could not load from ${opts.tokenizer.from}: ${messageOf(failed.reason)}`, { cause: failed.reason });
     }
     return pool;
-  }
-
-  /** Which template the workers use (and a warning when it is a fallback). */
-  get template(): { readonly source: string; readonly warning?: string } {
-    return this.templateInfo;
   }
 
   get size(): number {
@@ -157,7 +151,6 @@ export class TokenizerPool {
               reject(new AppError('Unhealthy', 'tokenizer pool closed'));
               break;
             }
-            this.templateInfo = { source: msg.templateSource, ...(msg.warning !== undefined ? { warning: msg.warning } : {}) };
             this.slots.push(slot);
             resolve(slot);
             break;

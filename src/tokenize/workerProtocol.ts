@@ -4,11 +4,10 @@
  * thread so an AppError keeps its error_type and status: a 422 stays a 422.
  */
 import { AppError, STATUS_BY_TYPE, type ErrorType } from '../errors';
-import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair, TokenizerFiles } from './types';
 
-export interface WorkerInit {
-  readonly modelDir: string;
-}
+/** Structured-cloned into each worker: the parsed files, never a folder to search. */
+export type WorkerInit = TokenizerFiles;
 
 export type ToWorker =
   | { readonly type: 'pairs'; readonly id: number; readonly base: number; readonly pairs: readonly TextPair[]; readonly opts: EncodeOptions }
@@ -21,7 +20,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly templateSource: string; readonly warning?: string }
+  | { readonly type: 'ready' }
   | { readonly type: 'initError'; readonly error: WireError }
   | { readonly type: 'pairs'; readonly id: number; readonly packed: PackedPairs }
   | { readonly type: 'chunks'; readonly id: number; readonly packed: PackedChunks }

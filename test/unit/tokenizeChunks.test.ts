@@ -11,6 +11,7 @@ import { AppError } from '../../src/errors';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { DocChunks } from '../../src/tokenize/types';
 import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
+import { encoderIn } from '../helpers/tokenizer';
 import { writeUnigramTokenizer } from './tokenizeFixtures';
 
 const DIRS = {
@@ -57,7 +58,7 @@ for (const [name, dir] of Object.entries(DIRS)) {
     const rust = RustTokenizer.fromFile(path.join(dir, 'tokenizer.json'));
 
     test('a document that fits gives one pair equal to encodePair', async () => {
-      enc = await PairEncoder.fromDir(dir);
+      enc = await encoderIn(dir);
       const doc = SENTENCES.join(' ');
       const c = enc.encodeDocChunks('capital of France', doc, { maxLength: 512 });
       assert.equal(c.pairs.length, 1);

@@ -12,6 +12,7 @@ import { AppError } from '../../src/errors';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { EncodeOptions, TruncationSide } from '../../src/tokenize/types';
 import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
+import { encoderIn } from '../helpers/tokenizer';
 import { mulberry32, randomText, writeUnigramTokenizer } from './tokenizeFixtures';
 
 const BERT = path.join(bertTokenizerDir(), 'tokenizer.json');
@@ -75,7 +76,7 @@ for (const [name, file] of [
     let enc: PairEncoder;
 
     test('loads from the folder', async () => {
-      enc = await PairEncoder.fromDir(path.dirname(file));
+      enc = await encoderIn(path.dirname(file));
       assert.match(enc.template.source, /TemplateProcessing/);
       assert.equal(enc.template.warning, undefined);
     });
