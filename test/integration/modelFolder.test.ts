@@ -44,6 +44,12 @@ describe('a model with every file under onnx/ and truncation_side left', () => {
     assert.equal(r.status, 200, r.text);
   });
 
+  it('says on the ready line which defaults change scores', () => {
+    const ready = s.logs.find((l) => /"msg":"ready"/.test(l));
+    assert.ok(ready, 'a ready line');
+    assert.match(ready, /"spec_warnings":\[[^\]]*scores use sigmoid, the default for 1 logit/);
+  });
+
   it("truncates from the tokenizer's side when the request does not say", async () => {
     const score = async (extra: Record<string, unknown>): Promise<number> => {
       const r = await postJson(`${s.url}/rerank`, { query: QUERY, texts: [DOC], raw_scores: true, ...extra });
