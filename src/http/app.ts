@@ -41,14 +41,20 @@ export function createApp(deps: AppDeps): express.Express {
 
   const ping = (_req: Request, res: Response): void => {
     if (state.ready) res.status(200).end();
-    else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    else {
+      res.locals.errorType = 'Unhealthy';
+      res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    }
   };
   app.get('/ping', ping);
   app.post('/ping', ping);
 
   app.get('/health', (_req, res) => {
     if (state.ready) res.status(200).json({ status: 'ok' });
-    else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    else {
+      res.locals.errorType = 'Unhealthy';
+      res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    }
   });
 
   // Batch transform asks this first; the answer tells SageMaker how to size and pace mini-batches.
