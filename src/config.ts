@@ -5,6 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
+import { noCudaReason } from './engine/cudaProbe';
 import { AppError } from './errors';
 
 export type Device = 'auto' | 'cuda' | 'cpu';
@@ -29,6 +30,8 @@ export interface Config {
   readonly activationOverride: ActivationOverride | undefined;
 
   readonly device: Device;
+  /** DEVICE=auto on a machine without CUDA (why): the engine runs on CPU, with the CPU layout. */
+  readonly autoCpuReason: string | undefined;
   readonly cudaDeviceId: number;
   readonly inferenceWorkers: number;
   readonly intraOpThreads: number;
@@ -127,7 +130,8 @@ function seconds(env: Env, name: string, defSeconds: number, min: number, max: n
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-export function loadConfig(env: Env = process.env): Config {
+/** `noCuda` says why CUDA cannot work here (engine/cudaProbe.ts); tests pass their own. */
+export function loadConfig(env: Env = process.env, noCuda: () => string | undefined = noCudaReason): Config {
   const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const hfModelId = read(env, 'HF_MODEL_ID');
   const modelUri = read(env, 'MODEL_URI') ?? (hfModelId?.startsWith('s3://') ? hfModelId : undefined);
@@ -145,7 +149,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (batchStrategy === undefined) fail('SAGEMAKER_BATCH_STRATEGY', 'MULTI_RECORD or SINGLE_RECORD', batchStrategyRaw ?? '');
 
   const device = oneOf(env, 'DEVICE', ['auto', 'cuda', 'cpu'] as const, 'auto');
-  const engine = engineThreads(env, device, cores);
+  const autoCpuReason = device === 'auto' ? noCuda() : undefined;
+  const engine = engineThreads(env, autoCpuReason !== undefined ? 'cpu' : device, cores);
   const maxInputLengthOverride = read(env, 'MAX_INPUT_LENGTH') === undefined ? undefined : int(env, 'MAX_INPUT_LENGTH', 512, 3, 1 << 20);
   // Real-time endpoints cut an invocation at 60 s; batch transform's InvocationsTimeoutInSeconds
   // defaults to 600 s, and large MultiRecord payloads need that room.
@@ -166,6 +171,7 @@ export function loadConfig(env: Env = process.env): Config {
     activationOverride: oneOf(env, 'ACTIVATION', ['sigmoid', 'softmax', 'identity', 'tanh'] as const, undefined),
 
     device,
+    autoCpuReason,
     cudaDeviceId: int(env, 'CUDA_DEVICE_ID', 0, 0, 64),
     inferenceWorkers: engine.workers,
     intraOpThreads: engine.threads,
@@ -214,7 +220,8 @@ export function loadConfig(env: Env = process.env): Config {
  * the threads of one ONNX Runtime run wait for each other at every operator, so a thread preempted
  * by tokenization or HTTP stalls its siblings, while two sessions run on without waiting for each
  * other: +15 % pairs/s with MiniLM-L6 on 2 cores (docs/BENCHMARKS.md). Setting one of the two
- * derives the other from the cores. GPU or auto: one session owns the device, threads = cores.
+ * derives the other from the cores. GPU, or auto where CUDA may be there: one session owns the
+ * device, threads = cores; auto on a machine without CUDA gets the CPU layout.
  */
 function engineThreads(env: Env, device: Device, cores: number): { workers: number; threads: number } {
   if (device !== 'cpu') return { workers: int(env, 'INFERENCE_WORKERS', 1, 1, 64), threads: int(env, 'INTRA_OP_THREADS', cores, 1, 1024) };

@@ -35,7 +35,8 @@ export async function createReranker(config: Config, spec: ModelSpec, files: Mod
     engine = await InferencePool.create(
       {
         modelPath: path.join(files.dir, spec.onnxFile),
-        device: config.device,
+        device: config.autoCpuReason !== undefined ? 'cpu' : config.device,
+        ...(config.autoCpuReason !== undefined ? { cpuReason: config.autoCpuReason } : {}),
         cudaDeviceId: config.cudaDeviceId,
         intraOpThreads: config.intraOpThreads,
         inputs: spec.inputs,
@@ -49,7 +50,10 @@ export async function createReranker(config: Config, spec: ModelSpec, files: Mod
     throw e;
   }
   const info = engine.info;
-  if (info.fallbackReason !== undefined) {
+  if (config.autoCpuReason !== undefined) {
+    // Expected on a CPU machine: one short line, not a warning.
+    log.info(`DEVICE=auto: ${config.autoCpuReason}; running on CPU, ${info.workers} worker(s) x ${config.intraOpThreads} thread(s)`);
+  } else if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
   const maxBatchTokens = config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[info.provider];

@@ -14,6 +14,8 @@ export interface WorkerInit {
   readonly intraOpThreads: number;
   readonly inputs: ModelInputs;
   readonly outputName: string;
+  /** Why DEVICE=auto was resolved to CPU before start (no CUDA here); reported as the fallback reason. */
+  readonly cpuReason?: string;
   /** FAULT_INJECTION=worker-exit:PATH (testing only): see config.ts. */
   readonly faultExitFile?: string;
 }

@@ -65,10 +65,24 @@ test('DEVICE=cpu splits the cores between two sessions unless told otherwise; GP
   assert.deepEqual([loadConfig({ DEVICE: 'cpu', INTRA_OP_THREADS: String(cores) }).inferenceWorkers], [1]);
   const w = loadConfig({ DEVICE: 'cpu', INFERENCE_WORKERS: '1' });
   assert.deepEqual([w.inferenceWorkers, w.intraOpThreads], [1, cores]);
+  // Where CUDA may be there (the probe finds a driver and the provider library), one session owns it.
+  const gpu = (): undefined => undefined;
   for (const device of ['auto', 'cuda']) {
-    const c = loadConfig({ DEVICE: device });
-    assert.deepEqual([c.inferenceWorkers, c.intraOpThreads], [1, cores]);
+    const c = loadConfig({ DEVICE: device }, gpu);
+    assert.deepEqual([c.inferenceWorkers, c.intraOpThreads, c.autoCpuReason], [1, cores, undefined]);
   }
+  assert.equal(loadConfig({ DEVICE: 'cuda' }, () => 'no NVIDIA driver').inferenceWorkers, 1, 'DEVICE=cuda is never second-guessed');
+});
+
+test('DEVICE=auto on a machine without CUDA takes the CPU layout and says why (issue 12, defect 7)', () => {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const c = loadConfig({ DEVICE: 'auto' }, () => 'no NVIDIA driver');
+  assert.equal(c.device, 'auto', 'what was asked for is kept');
+  assert.equal(c.autoCpuReason, 'no NVIDIA driver');
+  assert.equal(c.inferenceWorkers, Math.min(2, cores));
+  assert.equal(c.intraOpThreads, Math.max(1, Math.floor(cores / c.inferenceWorkers)));
+  // This machine has no GPU: the real probe says so.
+  assert.match(loadConfig({}).autoCpuReason ?? '', /CUDA provider library|NVIDIA driver/);
 });
 
 test('FAULT_INJECTION is off by default and accepts only worker-exit with an absolute path', () => {
