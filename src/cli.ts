@@ -13,24 +13,65 @@ import { uploadModel } from './artifacts/upload';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
-  reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 when it can be served
+  reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 exactly when it can be served
   reranker upload <model-dir> <s3-uri> [--tar]     upload a model folder as an S3 prefix or a model.tar.gz
-  reranker version`;
+  reranker version
+  reranker <command> --help                        what a command does and takes`;
+
+const HELP: Readonly<Record<string, string>> = {
+  serve: `usage: reranker serve
+  Starts the server. Everything is configured by environment variables (README, "Configuration"):
+  MODEL_DIR, MODEL_URI or /opt/ml/model choose the model; PORT (or SAGEMAKER_BIND_TO_PORT) the port.`,
+  inspect: `usage: reranker inspect <model-dir> [--onnx FILE]
+  Decides the spec the server would use for <model-dir> and prints it as JSON, with the evidence.
+  --onnx FILE   the .onnx to use, relative to <model-dir> (as MODEL_ONNX_FILE)
+  exit 0: servable; 1: refused or not servable (reason given); 2: the folder cannot be read`,
+  upload: `usage: reranker upload <model-dir> <s3-uri> [--tar]
+  Uploads a model folder to S3 as a prefix (s3://bucket/prefix/) or, with --tar, as one model.tar.gz.
+  --tar         pack the folder into model.tar.gz first`,
+  version: `usage: reranker version
+  Prints the version.`,
+};
+
+type Options = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+/**
+ * parseArgs with every subcommand's manners: --help/-h prints that command's help (exit 0); an
+ * unknown option or a missing value is one line plus the usage (exit 2), not Node's raw error.
+ */
+function parseCommand(command: string, args: string[], options: Options = {}): { values: Record<string, string | boolean | undefined>; positionals: string[] } | number {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (e) {
+    process.stderr.write(`reranker ${command}: ${messageOf(e).split('\n')[0]!.replace(/\. To specify a positional.*/, '')}\n${HELP[command] ?? USAGE}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(`${HELP[command] ?? USAGE}\n`);
+    return 0;
+  }
+  return parsed as { values: Record<string, string | boolean | undefined>; positionals: string[] };
+}
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
+      return serve([]);
     case 'serve':
-      return serve();
+      return serve(rest);
     case 'inspect':
       return inspect(rest);
     case 'upload':
       return upload(rest);
     case 'version':
-    case '--version':
+    case '--version': {
+      const parsed = parseCommand('version', rest);
+      if (typeof parsed === 'number') return parsed;
       process.stdout.write(`${VERSION}\n`);
       return 0;
+    }
     case 'help':
     case '--help':
     case '-h':
@@ -42,7 +83,13 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function serve(): Promise<number> {
+async function serve(args: string[]): Promise<number> {
+  const parsed = parseCommand('serve', args);
+  if (typeof parsed === 'number') return parsed;
+  if (parsed.positionals.length) {
+    process.stderr.write(`reranker serve takes no arguments (got ${parsed.positionals.join(' ')})\n${HELP.serve}\n`);
+    return 2;
+  }
   const config = loadConfig();
   configureLog(config.logLevel, config.logFormat);
   const log = logger('main');
@@ -74,27 +121,32 @@ async function serve(): Promise<number> {
 }
 
 async function inspect(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { onnx: { type: 'string' } }, allowPositionals: true });
+  const parsed = parseCommand('inspect', args, { onnx: { type: 'string' } });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const dir = positionals[0];
-  if (!dir) {
-    process.stderr.write(`inspect needs a model folder\n${USAGE}\n`);
+  if (!dir || positionals.length > 1) {
+    process.stderr.write(`reranker inspect needs one model folder\n${HELP.inspect}\n`);
     return 2;
   }
-  const r = await inspectModel(dir, values.onnx !== undefined ? { onnxFile: values.onnx } : {});
+  const onnx = values.onnx;
+  const r = await inspectModel(dir, typeof onnx === 'string' ? { onnxFile: onnx } : {});
   (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   return r.exitCode;
 }
 
 async function upload(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options: { tar: { type: 'boolean', default: false } }, allowPositionals: true });
+  const parsed = parseCommand('upload', args, { tar: { type: 'boolean', default: false } });
+  if (typeof parsed === 'number') return parsed;
+  const { values, positionals } = parsed;
   const [dir, uri] = positionals;
-  if (!dir || !uri) {
-    process.stderr.write(`upload needs a model folder and an s3:// URI\n${USAGE}\n`);
+  if (!dir || !uri || positionals.length > 2) {
+    process.stderr.write(`reranker upload needs a model folder and an s3:// URI\n${HELP.upload}\n`);
     return 2;
   }
   const config = loadConfig();
   configureLog(config.logLevel, 'text');
-  const r = await uploadModel(dir, uri, { tar: values.tar ?? false, config });
+  const r = await uploadModel(dir, uri, { tar: values.tar === true, config });
   process.stdout.write(`uploaded ${r.files} files (${r.bytes} bytes)\nMODEL_URI=${r.uri}\n`);
   return 0;
 }

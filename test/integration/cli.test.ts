@@ -44,3 +44,25 @@ test('reranker with no folder or an unknown command exits 2 with usage', () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /usage:/);
 });
+
+test('every subcommand answers --help with its own usage and exit 0; serve --help starts no server (issue 12, defect 8)', () => {
+  for (const cmd of ['serve', 'inspect', 'upload', 'version']) {
+    for (const flag of ['--help', '-h']) {
+      const r = spawnSync(process.execPath, [CLI, cmd, flag], { encoding: 'utf8', timeout: 10_000, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1' } });
+      assert.equal(r.status, 0, `${cmd} ${flag}: ${r.stderr}`);
+      assert.match(r.stdout, new RegExp(`^usage: reranker ${cmd}`), `${cmd} ${flag}`);
+      assert.doesNotMatch(r.stdout + r.stderr, /listening/, `${cmd} ${flag} must not start anything`);
+    }
+  }
+});
+
+test('an unknown option or a missing value is one line plus the usage, exit 2', () => {
+  for (const args of [['inspect', '--bogus', 'x'], ['upload', '-x', 'a', 'b'], ['serve', '--port', '1'], ['inspect', 'x', '--onnx']]) {
+    const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 10_000 });
+    assert.equal(r.status, 2, args.join(' '));
+    const [first, second] = r.stderr.split('\n');
+    assert.match(first!, new RegExp(`^reranker ${args[0]}: (Unknown option|Option .* argument missing)`), args.join(' '));
+    assert.doesNotMatch(first!, /To specify a positional/);
+    assert.match(second!, new RegExp(`^usage: reranker ${args[0]}`));
+  }
+});
