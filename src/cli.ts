@@ -3,7 +3,7 @@
  * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] | version
  */
 import { parseArgs } from 'node:util';
-import { loadConfig } from './config';
+import { ConfigErrors, loadConfig, logFormatOf } from './config';
 import { isAppError, messageOf } from './errors';
 import { configureLog, logger } from './log';
 import { VERSION } from './version';
@@ -90,10 +90,25 @@ async function serve(args: string[]): Promise<number> {
     process.stderr.write(`reranker serve takes no arguments (got ${parsed.positionals.join(' ')})\n${HELP.serve}\n`);
     return 2;
   }
-  const config = loadConfig();
+  let config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    // Before the config is valid the log is still the one format every other line uses.
+    configureLog('info', logFormatOf());
+    const problems = e instanceof ConfigErrors ? e.problems : [messageOf(e)];
+    logger('main').error(`start-up failed: ${messageOf(e)}`, { problems });
+    return 1;
+  }
   configureLog(config.logLevel, config.logFormat);
   const log = logger('main');
-  const running = await start(config);
+  let running;
+  try {
+    running = await start(config);
+  } catch (e) {
+    log.error(`start-up failed: ${messageOf(e)}`);
+    return 1;
+  }
   let exiting = false;
   const shutdown = (signal: string): void => {
     if (exiting) return;

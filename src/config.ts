@@ -77,8 +77,22 @@ export interface Config {
 
 type Env = Record<string, string | undefined>;
 
+/** One bad variable; loadConfig collects them all before it gives up. */
+class VariableError extends AppError {
+  constructor(readonly variable: string, message: string) {
+    super('Config', message);
+  }
+}
+
+/** Every bad variable at once (`problems`, one line each); `message` joins them. */
+export class ConfigErrors extends AppError {
+  constructor(readonly problems: readonly string[]) {
+    super('Config', problems.length === 1 ? problems[0]! : `${problems.length} invalid settings: ${problems.join('; ')}`);
+  }
+}
+
 function fail(name: string, expected: string, got: string): never {
-  throw new AppError('Config', `invalid ${name}=${JSON.stringify(got)}: expected ${expected}`);
+  throw new VariableError(name, `invalid ${name}=${JSON.stringify(got)}: expected ${expected}`);
 }
 
 function read(env: Env, name: string): string | undefined {
@@ -109,7 +123,7 @@ function bool(env: Env, name: string, def: boolean): boolean {
   const v = raw.toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  return fail(name, 'true or false', raw);
+  return fail(name, 'true, false, 1, 0, yes, no, on or off (any case)', raw);
 }
 
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T): T;
@@ -130,8 +144,36 @@ function seconds(env: Env, name: string, defSeconds: number, min: number, max: n
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-/** `noCuda` says why CUDA cannot work here (engine/cudaProbe.ts); tests pass their own. */
+/**
+ * Reads the whole environment; with several bad variables, every one is reported at once
+ * (ConfigErrors): each is read again without the bad ones until the rest reads cleanly.
+ * `noCuda` says why CUDA cannot work here (engine/cudaProbe.ts); tests pass their own.
+ */
 export function loadConfig(env: Env = process.env, noCuda: () => string | undefined = noCudaReason): Config {
+  const problems: string[] = [];
+  const rest: Env = { ...env };
+  for (;;) {
+    try {
+      const cfg = readConfig(rest, noCuda);
+      if (problems.length === 0) return cfg;
+      break;
+    } catch (e) {
+      if (!(e instanceof VariableError)) throw e;
+      problems.push(e.message);
+      // A value derived from another variable (MODEL_URI from HF_MODEL_ID) cannot be dropped: stop here.
+      if (rest[e.variable] === undefined) break;
+      delete rest[e.variable];
+    }
+  }
+  throw new ConfigErrors(problems);
+}
+
+/** LOG_FORMAT for the lines written before (or instead of) a valid config: json unless it says text. */
+export function logFormatOf(env: Env = process.env): 'json' | 'text' {
+  return read(env, 'LOG_FORMAT')?.toLowerCase() === 'text' ? 'text' : 'json';
+}
+
+function readConfig(env: Env, noCuda: () => string | undefined): Config {
   const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const hfModelId = read(env, 'HF_MODEL_ID');
   const modelUri = read(env, 'MODEL_URI') ?? (hfModelId?.startsWith('s3://') ? hfModelId : undefined);

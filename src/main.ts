@@ -7,7 +7,7 @@ import type { Server } from 'node:http';
 import { resolveModel } from './artifacts/resolveModel';
 import type { Config } from './config';
 import { createReranker, warmUp } from './engine/createReranker';
-import { messageOf } from './errors';
+import { AppError, messageOf } from './errors';
 import { createApp } from './http/app';
 import { onClientError } from './http/clientError';
 import { ServerState } from './http/state';
@@ -34,7 +34,7 @@ export async function start(config: Config): Promise<Running> {
   const server = app.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, config)));
   });
   // Longer than the platform proxy's idle timeout, so the proxy, not us, closes idle connections.
   server.keepAliveTimeout = config.keepAliveTimeoutMs;
@@ -48,6 +48,16 @@ export async function start(config: Config): Promise<Running> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= drain(config, state, server));
   return { server, state, ready, stop };
+}
+
+/** A port that is taken or not allowed names the port and the variable that sets it. */
+function listenError(e: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.host}:${config.port}`;
+  const fix = 'set PORT (or SAGEMAKER_BIND_TO_PORT, which wins) to a free port';
+  if (e.code === 'EADDRINUSE') return new AppError('Config', `port ${config.port} is already in use (${where}): stop the other process or ${fix}`, { cause: e });
+  if (e.code === 'EACCES') return new AppError('Config', `no permission to listen on port ${config.port} (${where}): ${fix} above 1023`, { cause: e });
+  if (e.code === 'EADDRNOTAVAIL') return new AppError('Config', `HOST=${config.host} is not an address of this machine (${where})`, { cause: e });
+  return e;
 }
 
 async function load(config: Config, state: ServerState): Promise<void> {
@@ -106,6 +116,14 @@ async function load(config: Config, state: ServerState): Promise<void> {
  * refused connection) while in-flight requests finish; then everything closes.
  */
 async function drain(config: Config, state: ServerState, server: Server): Promise<void> {
+  if (state.phase === 'failed') {
+    // Nothing was served: close quietly, the start-up failure line already said everything.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await state.reranker?.close();
+    return;
+  }
   state.phase = 'draining';
   log.info('draining: new requests get 503; waiting for in-flight requests', { inFlight: state.inFlight });
   const deadline = Date.now() + config.shutdownTimeoutMs;

@@ -1,8 +1,9 @@
 /** `reranker inspect` as users run it: the compiled CLI on every fixture folder. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
-import { test } from 'node:test';
+import { describe, it, test } from 'node:test';
 import { CLI, sharedFixture } from '../helpers/paths';
 
 const EXPECT: Array<[string, { task: string; family: string; maxInputLength: number; activation: string } | RegExp]> = [
@@ -65,4 +66,51 @@ test('an unknown option or a missing value is one line plus the usage, exit 2', 
     assert.doesNotMatch(first!, /To specify a positional/);
     assert.match(second!, new RegExp(`^usage: reranker ${args[0]}`));
   }
+});
+
+describe('start-up failures (issue 12, defect 9)', () => {
+  const env = (extra: Record<string, string>): Record<string, string> => ({ PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', SM_MODEL_DIR: '/nonexistent/opt/ml/model', ...extra });
+  const serve = (extra: Record<string, string>) => spawnSync(process.execPath, [CLI, 'serve'], { encoding: 'utf8', timeout: 30_000, env: env(extra) });
+
+  it('every bad variable in one JSON log line; a plain line only with LOG_FORMAT=text', () => {
+    const r = serve({ DEVICE: 'tpu', SAGEMAKER_BATCH: 'maybe' });
+    assert.equal(r.status, 1);
+    const lines = (r.stdout + r.stderr).trim().split('\n');
+    assert.equal(lines.length, 1, lines.join('\n'));
+    const rec = JSON.parse(lines[0]!) as { level: string; msg: string; problems: string[] };
+    assert.equal(rec.level, 'error');
+    assert.match(rec.msg, /^start-up failed: 2 invalid settings: /);
+    assert.equal(rec.problems.length, 2);
+    assert.match(rec.problems.join('\n'), /SAGEMAKER_BATCH="maybe": expected true, false, 1, 0, yes, no, on or off/);
+    const text = serve({ DEVICE: 'tpu', LOG_FORMAT: 'text' });
+    assert.equal(text.status, 1);
+    assert.match(text.stderr, /^\S+ ERROR \[main\] start-up failed: invalid DEVICE="tpu"/);
+  });
+
+  it('a port in use names the port and the variable to set', async () => {
+    const busy = net.createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const port = (busy.address() as net.AddressInfo).port;
+    try {
+      const r = await new Promise<{ status: number | null; out: string }>((resolve) => {
+        const p = spawn(process.execPath, [CLI, 'serve'], { env: env({ PORT: String(port) }) });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('exit', (status) => resolve({ status, out }));
+      });
+      assert.equal(r.status, 1, r.out);
+      assert.match(r.out, new RegExp(`start-up failed: port ${port} is already in use .*set PORT \\(or SAGEMAKER_BIND_TO_PORT`));
+    } finally {
+      busy.close();
+    }
+  });
+
+  it('a MODEL_DIR that does not exist says so, and a failed start does not log draining or stopped', () => {
+    const r = serve({ MODEL_DIR: '/nonexistent/model' });
+    assert.equal(r.status, 1);
+    const out = r.stdout + r.stderr;
+    assert.match(out, /start-up failed: MODEL_DIR=\/nonexistent\/model does not exist/);
+    assert.doesNotMatch(out, /draining|"msg":"stopped"/);
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config';
+import { ConfigErrors, loadConfig, logFormatOf } from '../../src/config';
 
 test('defaults follow the SageMaker contract', () => {
   const c = loadConfig({});
@@ -91,4 +91,23 @@ test('FAULT_INJECTION is off by default and accepts only worker-exit with an abs
   for (const bad of ['worker-exit:relative/path', 'worker-exit:', 'crash', 'worker-exit']) {
     assert.throws(() => loadConfig({ FAULT_INJECTION: bad }), /FAULT_INJECTION/, bad);
   }
+});
+
+test('several bad variables are reported at once, each with what it accepts (issue 12, defect 9)', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', DEVICE: 'tpu', SAGEMAKER_BATCH: 'maybe', MAX_BATCH_TOKENS: '1' }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigErrors);
+      assert.equal(e.status, 500);
+      assert.equal(e.problems.length, 4, e.problems.join(' | '));
+      for (const name of ['PORT', 'DEVICE', 'SAGEMAKER_BATCH', 'MAX_BATCH_TOKENS']) assert.ok(e.problems.some((p) => p.startsWith(`invalid ${name}=`)), name);
+      assert.ok(e.problems.includes('invalid SAGEMAKER_BATCH="maybe": expected true, false, 1, 0, yes, no, on or off (any case)'));
+      assert.match(e.message, /^4 invalid settings: /);
+      return true;
+    },
+  );
+  // One bad variable keeps its plain message.
+  assert.throws(() => loadConfig({ DEVICE: 'tpu' }), (e: unknown) => e instanceof ConfigErrors && e.message === 'invalid DEVICE="tpu": expected one of auto, cuda, cpu');
+  assert.equal(logFormatOf({ LOG_FORMAT: 'TEXT' }), 'text');
+  assert.equal(logFormatOf({ LOG_FORMAT: 'nonsense' }), 'json');
 });
