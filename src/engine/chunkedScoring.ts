@@ -16,7 +16,7 @@ import type { ModelSpec } from '../modelSpec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { PackedChunks } from '../tokenize/types';
 import type { Permits } from './permits';
-import type { RerankerLimits, ScoreResult } from './reranker';
+import type { RerankerLimits, ScoreResult } from './scoreTypes';
 
 export interface ChunkedScoreOptions {
   /** Document tokens shared by consecutive windows; default min(64, window / 4). */

@@ -20,14 +20,9 @@ export interface WorkerInit {
   readonly faultExitFile?: string;
 }
 
-/** A padded batch, row-major [batch, seqLen]. mask is 1 for real tokens and 0 for padding. */
-export interface BatchTensors {
-  readonly batch: number;
-  readonly seqLen: number;
-  readonly ids: Int32Array;
-  readonly typeIds: Uint8Array;
-  readonly mask: Uint8Array;
-}
+import type { BatchTensors } from '../batching/tensors';
+
+export type { BatchTensors };
 
 export type ToWorker = { readonly type: 'run'; readonly id: number; readonly tensors: BatchTensors } | { readonly type: 'close' };
 

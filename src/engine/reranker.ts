@@ -10,37 +10,10 @@ import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
 import { scoreDocChunks, truncateDocuments, type ChunkedScoreOptions, type ChunkedScoreResult } from './chunkedScoring';
 import { InferencePool } from './inferencePool';
+import type { RerankerLimits, ScoreOptions, ScoreResult } from './scoreTypes';
+
+export type { RerankerLimits, ScoreOptions, ScoreResult, StageTimings } from './scoreTypes';
 import { Permits } from './permits';
-
-export interface StageTimings {
-  readonly tokenizationMs: number;
-  readonly queueMs: number;
-  readonly inferenceMs: number;
-  readonly totalMs: number;
-}
-
-export interface ScoreResult {
-  readonly logits: Float32Array;
-  readonly numLabels: number;
-  readonly timings: StageTimings;
-  readonly tokens: number;
-  readonly truncated: number;
-}
-
-export interface ScoreOptions {
-  readonly truncate: boolean;
-  /** Which end loses tokens; default the model's tokenizer setting (spec.truncationSide). */
-  readonly direction?: 'right' | 'left' | undefined;
-  /** Aborts the request: its waiting pairs leave the queue (client disconnected, deadline). */
-  readonly signal?: AbortSignal;
-}
-
-export interface RerankerLimits {
-  readonly maxBatchTokens: number;
-  readonly maxBatchRequests: number;
-  readonly maxConcurrentRequests: number;
-  readonly maxClientBatchSize: number;
-}
 
 /** Pairs per tokenization task: small enough to overlap with inference, big enough to amortize. */
 const CHUNK = 32;

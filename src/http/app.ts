@@ -4,7 +4,6 @@
  * and encode the answer.
  */
 import express, { type Request, type Response } from 'express';
-import type { Config } from '../config';
 import { AppError } from '../errors';
 import { registry } from '../metrics';
 import { createContext, type RequestContext } from './context';
@@ -19,13 +18,9 @@ import { openApiDocument } from './openapi';
 import { readJsonBody } from './body';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
-import type { ServerState } from './state';
+import type { AppDeps } from './deps';
 
-export interface AppDeps {
-  readonly config: Config;
-  readonly state: ServerState;
-  readonly version: string;
-}
+export type { AppDeps } from './deps';
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, state } = deps;

@@ -1,5 +1,5 @@
 /** GET /info: what is being served, how it was decided, on what device, under which limits. */
-import type { AppDeps } from './app';
+import type { AppDeps } from './deps';
 
 export function buildInfo({ config, state, version }: AppDeps): Record<string, unknown> {
   const spec = state.spec;

@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import { AppError } from '../errors';
-import type { TokenizerFiles } from '../tokenize/types';
+import type { TokenizerFiles } from '../tokenize/tokenizerFiles';
 import { getInt } from './jsonFields';
 import type { ModelFiles, ModelSpec } from './types';
 

@@ -11,7 +11,8 @@ import { encodeDocChunks } from './docChunks';
 import { fillTemplate, readPairTemplate, type PairTemplate } from './pairTemplate';
 import { SplitTokenizer } from './splitTokenizer';
 import { cut, longestFirst } from './truncation';
-import type { ChunkOptions, DocChunks, EncodeOptions, EncodedPair, TokenizerFiles } from './types';
+import type { ChunkOptions, DocChunks, EncodeOptions, EncodedPair } from './types';
+import type { TokenizerFiles } from './tokenizerFiles';
 
 type Json = Record<string, unknown>;
 

@@ -7,7 +7,8 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError, messageOf } from '../errors';
 import { concatChunks, concatPacked } from './packPairs';
-import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair, TokenizerFiles } from './types';
+import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+import type { TokenizerFiles } from './tokenizerFiles';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol';
 
 export interface TokenizerPoolOptions {

@@ -4,7 +4,8 @@
  * thread so an AppError keeps its error_type and status: a 422 stays a 422.
  */
 import { AppError, STATUS_BY_TYPE, type ErrorType } from '../errors';
-import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair, TokenizerFiles } from './types';
+import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+import type { TokenizerFiles } from './tokenizerFiles';
 
 /** Structured-cloned into each worker: the parsed files, never a folder to search. */
 export type WorkerInit = TokenizerFiles;

@@ -5,7 +5,7 @@
 import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 import { tokenizerFilesOf } from '../../src/modelSpec/servable';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
-import type { TokenizerFiles } from '../../src/tokenize/types';
+import type { TokenizerFiles } from '../../src/tokenize/tokenizerFiles';
 
 export async function tokenizerFilesIn(dir: string): Promise<TokenizerFiles> {
   return tokenizerFilesOf(await readModelFiles(dir));
