@@ -80,6 +80,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
 
     state.phase = 'loading';
     const files = await readModelFiles(resolved.dir, config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : {});
+    state.files = { read: files.paths, onnxFiles: files.onnxFiles };
     const result = buildSpec(files, {
       ...(config.taskOverride ? { task: config.taskOverride } : {}),
       ...(config.maxInputLengthOverride !== undefined ? { maxInputLength: config.maxInputLengthOverride } : {}),

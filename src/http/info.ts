@@ -20,6 +20,7 @@ export function buildInfo({ config, state, version }: AppDeps): Record<string, u
         }
       : null,
     spec: spec ?? null,
+    files: state.files ? { filesRead: state.files.read ?? {}, onnxFiles: state.files.onnxFiles ?? [] } : null,
     device: engine
       ? { requested: config.device, provider: engine.provider, ...(engine.fallbackReason ? { fallback_reason: engine.fallbackReason } : {}), inference_workers: engine.workers, intra_op_threads: config.intraOpThreads }
       : { requested: config.device },

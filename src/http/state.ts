@@ -3,7 +3,7 @@
  * resolved, so every route reads the phase from here: /ping is 200 only in 'ready'.
  */
 import type { Reranker } from '../engine/reranker';
-import type { ModelSpec } from '../modelSpec/types';
+import type { ModelFiles, ModelSpec } from '../modelSpec/types';
 
 export type Phase = 'starting' | 'resolving' | 'loading' | 'warming' | 'ready' | 'draining' | 'failed';
 
@@ -19,6 +19,8 @@ export class ServerState {
   phase: Phase = 'starting';
   reranker: Reranker | undefined;
   spec: ModelSpec | undefined;
+  /** Which files the model folder's reader used, and every .onnx it found (for /info). */
+  files: { readonly read: ModelFiles['paths']; readonly onnxFiles: ModelFiles['onnxFiles'] } | undefined;
   model: ModelSource | undefined;
   failure: string | undefined;
   readonly startedAt = Date.now();

@@ -40,6 +40,11 @@ describe('a model with every file under onnx/ and truncation_side left', () => {
     assert.equal(info.spec.truncationSide, 'left');
     assert.match(info.spec.pairTemplate.source, /TemplateProcessing/);
     assert.ok(info.spec.evidence.some((e) => e.field === 'pairTemplate' && e.source.startsWith('onnx/tokenizer.json')), JSON.stringify(info.spec.evidence));
+    const files = (info as unknown as { files: { filesRead: Record<string, string>; onnxFiles: Array<{ path: string; bytes: number }> } }).files;
+    assert.deepEqual([files.filesRead.tokenizerJson, files.filesRead.config], ['onnx/tokenizer.json', 'onnx/config.json']);
+    assert.equal(files.onnxFiles.length, 1);
+    assert.equal(files.onnxFiles[0]!.path, 'onnx/model.onnx');
+    assert.ok(files.onnxFiles[0]!.bytes > 1000);
     const r = await postJson(`${s.url}/rerank`, { query: QUERY, texts: ['paris', 'berlin'], raw_scores: true });
     assert.equal(r.status, 200, r.text);
   });
