@@ -73,6 +73,30 @@ export interface Config {
 
   /** FAULT_INJECTION: testing knobs, all off by default (faultInjection() below). */
   readonly faultInjection: { readonly workerExitFile?: string };
+
+  /** CloudWatch EMF lines on stdout and OpenTelemetry traces (observabilityConfig() below). */
+  readonly emf: EmfConfig;
+  readonly tracing: TracingConfig;
+}
+
+/** METRICS_EMF*: CloudWatch Embedded Metric Format lines on stdout (src/cloudwatch/). */
+export interface EmfConfig {
+  readonly enabled: boolean;
+  readonly intervalMs: number;
+  readonly namespace: string;
+  /** CloudWatch dimensions; SageMaker does not tell a container its names, deploy.js sets them. */
+  readonly endpointName: string | undefined;
+  readonly variantName: string | undefined;
+  readonly modelName: string | undefined;
+}
+
+/** OTEL_*: spans exported over OTLP/HTTP when an endpoint is set (src/tracing/). */
+export interface TracingConfig {
+  /** The traces URL (OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, or OTEL_EXPORTER_OTLP_ENDPOINT + /v1/traces); undefined: tracing off. */
+  readonly tracesUrl: string | undefined;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly serviceName: string;
+  readonly scheduleDelayMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -253,6 +277,7 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'text'] as const, 'json'),
     faultInjection: faultInjection(env),
+    ...observabilityConfig(env),
   };
   return deepFreeze(cfg);
 }
@@ -285,6 +310,47 @@ function faultInjection(env: Env): Config['faultInjection'] {
   const m = /^worker-exit:(\/.+)$/.exec(raw);
   if (!m) fail('FAULT_INJECTION', 'worker-exit:/absolute/path (a testing knob; leave it unset)', raw);
   return { workerExitFile: m[1]! };
+}
+
+/**
+ * CloudWatch EMF and OpenTelemetry, one block. METRICS_EMF defaults to off here; the container's
+ * entrypoint (container/serve) turns it on, so that SageMaker endpoints get CloudWatch metrics
+ * with no agent while tests and `make serve` keep a quiet stdout (docs/operations.md says why).
+ * The OTEL_* names and meanings are OpenTelemetry's own (its SDK environment specification).
+ */
+function observabilityConfig(env: Env): Pick<Config, 'emf' | 'tracing'> {
+  const name = (key: string): string | undefined => {
+    const v = read(env, key);
+    if (v !== undefined && v.length > 255) fail(key, 'at most 255 characters (a CloudWatch dimension value)', v);
+    return v;
+  };
+  const base = read(env, 'OTEL_EXPORTER_OTLP_ENDPOINT');
+  const traces = read(env, 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT');
+  const tracesUrl = traces ?? (base ? `${base.replace(/\/+$/, '')}/v1/traces` : undefined);
+  if (tracesUrl !== undefined && !/^https?:\/\/[^/]+/.test(tracesUrl)) fail(traces ? 'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT' : 'OTEL_EXPORTER_OTLP_ENDPOINT', 'an http:// or https:// URL (OTLP/HTTP)', tracesUrl);
+  const headers: Record<string, string> = {};
+  for (const part of (read(env, 'OTEL_EXPORTER_OTLP_HEADERS') ?? '').split(',')) {
+    if (!part.trim()) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) fail('OTEL_EXPORTER_OTLP_HEADERS', 'key=value pairs separated by commas', '[not shown: may hold a secret]');
+    headers[decodeURIComponent(part.slice(0, eq).trim())] = decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return {
+    emf: {
+      enabled: bool(env, 'METRICS_EMF', false),
+      intervalMs: seconds(env, 'METRICS_EMF_INTERVAL', 60, 0.1, 3600),
+      namespace: read(env, 'METRICS_EMF_NAMESPACE') ?? 'SageMakerReranker',
+      endpointName: name('ENDPOINT_NAME'),
+      variantName: name('VARIANT_NAME'),
+      modelName: name('MODEL_NAME'),
+    },
+    tracing: {
+      tracesUrl,
+      headers,
+      serviceName: read(env, 'OTEL_SERVICE_NAME') ?? 'sagemaker-reranker',
+      scheduleDelayMs: int(env, 'OTEL_BSP_SCHEDULE_DELAY', 5000, 1, 3_600_000),
+    },
+  };
 }
 
 function looksLikePath(v: string): boolean {

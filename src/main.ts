@@ -13,6 +13,8 @@ import { onClientError } from './http/clientError';
 import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './modelSpec/buildSpec';
+import { startObservability } from './observability';
+import { withSpan } from './tracing/spans';
 import { readModelFiles } from './modelSpec/readModelFiles';
 import { reportReady } from './startupSummary';
 import { VERSION } from './version';
@@ -44,9 +46,11 @@ export async function start(config: Config): Promise<Running> {
   const addr = server.address();
   log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
 
+  const observability = startObservability(config, state, VERSION);
   const ready = load(config, state);
+  observability.metricsFrom(ready);
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => (stopping ??= drain(config, state, server));
+  const stop = (): Promise<void> => (stopping ??= drain(config, state, server).then(() => observability.stop()));
   return { server, state, ready, stop };
 }
 
@@ -72,7 +76,8 @@ async function load(config: Config, state: ServerState): Promise<void> {
   };
   try {
     state.phase = 'resolving';
-    const resolved = await resolveModel(config);
+    // The span covers the S3 download when the model comes from S3.
+    const resolved = await withSpan('model resolve', {}, () => resolveModel(config), (r) => ({ 'model.source': r.source, ...(r.uri ? { 'model.uri': r.uri } : {}) }));
     lap('resolve');
     const demo = resolved.source === 'demo';
     state.model = { ...resolved, demo };

@@ -15,7 +15,7 @@ import {
   type CreateTransformJobCommandInput,
   type TransformResources,
 } from '@aws-sdk/client-sagemaker';
-import { envPairs, formatDryRun, integer, oneOf, parseFlags, required, requireFlags, resourceName, runCli, s3Uri, UsageError } from './cliArgs';
+import { envPairs, formatDryRun, instanceType, integer, oneOf, parseFlags, required, requireFlags, resourceName, runCli, s3Uri, UsageError } from './cliArgs';
 
 export const BATCH_USAGE = `Usage: node dist/scripts/sagemaker/batch-transform.js --job-name NAME --model-name NAME
          --instance-type TYPE --input S3URI --output S3URI [options]
@@ -34,6 +34,14 @@ export const BATCH_USAGE = `Usage: node dist/scripts/sagemaker/batch-transform.j
   --max-concurrent-transforms N requests in flight per instance (default: the container's
                                 GET /execution-parameters answer)
   --batch-strategy S            MultiRecord (default) or SingleRecord
+  --execution-parameters URL    fill --max-concurrent-transforms, --max-payload-mb and
+                                --batch-strategy (where not given) from a running container's
+                                GET URL/execution-parameters, as SageMaker itself does
+  --input-filter JSONPATH       DataProcessing.InputFilter: the part of each record sent to the
+                                container, e.g. '$["query","texts"]' (drops an "id" field)
+  --join-source Input|None      DataProcessing.JoinSource: Input adds each answer to its input
+                                record as "SageMakerOutput", so ids travel with scores
+  --output-filter JSONPATH      DataProcessing.OutputFilter, e.g. '$["id","SageMakerOutput"]'
   --invocations-timeout S       ModelClientConfig.InvocationsTimeoutInSeconds, 1-3600 (default 600);
                                 the container's REQUEST_TIMEOUT is set 5 s below it unless --env sets it
   --invocations-max-retries N   ModelClientConfig.InvocationsMaxRetries, 0-3 (default: SageMaker's, 3)
@@ -63,6 +71,9 @@ export interface BatchTransformOptions {
   readonly invocationsMaxRetries?: number | undefined;
   readonly env?: Readonly<Record<string, string>> | undefined;
   readonly transformAmiVersion?: string | undefined;
+  readonly inputFilter?: string | undefined;
+  readonly joinSource?: 'Input' | 'None' | undefined;
+  readonly outputFilter?: string | undefined;
 }
 
 /** SageMaker's own bound: MaxConcurrentTransforms x MaxPayloadInMB may not exceed 100. */
@@ -71,6 +82,10 @@ const PAYLOAD_BUDGET_MB = 100;
 export function buildBatchTransformRequest(o: BatchTransformOptions): CreateTransformJobCommandInput {
   resourceName(o.jobName, '--job-name');
   resourceName(o.modelName, '--model-name');
+  instanceType(o.instanceType, '--instance-type');
+  for (const [flag, f] of [['--input-filter', o.inputFilter], ['--output-filter', o.outputFilter]] as const) {
+    if (f !== undefined && !f.startsWith('$')) throw new UsageError(`${flag} must be a JSONPath starting with $, got ${JSON.stringify(f)}`);
+  }
   s3Uri(o.input, '--input');
   s3Uri(o.output, '--output');
   const payload = o.maxPayloadMb ?? 6;
@@ -111,11 +126,21 @@ export function buildBatchTransformRequest(o: BatchTransformOptions): CreateTran
       AssembleWith: 'Line',
     },
     TransformResources: resources,
+    ...(o.inputFilter !== undefined || o.joinSource !== undefined || o.outputFilter !== undefined
+      ? {
+          DataProcessing: {
+            ...(o.inputFilter !== undefined ? { InputFilter: o.inputFilter } : {}),
+            ...(o.joinSource !== undefined ? { JoinSource: o.joinSource } : {}),
+            ...(o.outputFilter !== undefined ? { OutputFilter: o.outputFilter } : {}),
+          },
+        }
+      : {}),
   };
 }
 
 export interface BatchCli {
   readonly options: BatchTransformOptions;
+  readonly executionParametersUrl?: string | undefined;
   readonly region: string | undefined;
   readonly dryRun: boolean;
   readonly wait: boolean;
@@ -141,6 +166,10 @@ export function parseBatchTransformArgs(argv: readonly string[]): BatchCli {
     'invocations-max-retries': { type: 'string' },
     env: { type: 'string', multiple: true },
     'transform-ami-version': { type: 'string' },
+    'execution-parameters': { type: 'string' },
+    'input-filter': { type: 'string' },
+    'join-source': { type: 'string' },
+    'output-filter': { type: 'string' },
     region: { type: 'string' },
     wait: { type: 'boolean' },
     'wait-timeout': { type: 'string' },
@@ -166,7 +195,11 @@ export function parseBatchTransformArgs(argv: readonly string[]): BatchCli {
       invocationsMaxRetries: integer(v['invocations-max-retries'], '--invocations-max-retries', undefined, 0, 3),
       env: envPairs(v.env),
       transformAmiVersion: v['transform-ami-version'],
+      inputFilter: v['input-filter'],
+      joinSource: v['join-source'] === undefined ? undefined : oneOf(v['join-source'], '--join-source', ['Input', 'None'] as const, 'None'),
+      outputFilter: v['output-filter'],
     },
+    executionParametersUrl: v['execution-parameters'],
     region: v.region,
     dryRun: v['dry-run'] ?? false,
     wait: v.wait ?? false,
@@ -174,9 +207,35 @@ export function parseBatchTransformArgs(argv: readonly string[]): BatchCli {
   };
 }
 
+/** What a container's GET /execution-parameters says, in the job's terms. */
+export interface ExecutionParameters {
+  readonly MaxConcurrentTransforms?: number;
+  readonly BatchStrategy?: string;
+  readonly MaxPayloadInMB?: number;
+}
+
+/** Flags the user gave win; the container's answer fills the rest (SageMaker's own order). */
+export function withExecutionParameters(o: BatchTransformOptions, given: ReadonlySet<string>, p: ExecutionParameters): BatchTransformOptions {
+  const strategy = p.BatchStrategy?.replace(/[_-]/g, '').toLowerCase();
+  return {
+    ...o,
+    ...(!given.has('max-concurrent-transforms') && p.MaxConcurrentTransforms !== undefined ? { maxConcurrentTransforms: p.MaxConcurrentTransforms } : {}),
+    ...(!given.has('max-payload-mb') && p.MaxPayloadInMB !== undefined ? { maxPayloadMb: p.MaxPayloadInMB } : {}),
+    ...(!given.has('batch-strategy') && (strategy === 'multirecord' || strategy === 'singlerecord') ? { batchStrategy: strategy === 'multirecord' ? 'MultiRecord' : 'SingleRecord' } : {}),
+  };
+}
+
+export async function fetchExecutionParameters(url: string): Promise<ExecutionParameters> {
+  const r = await fetch(`${url.replace(/\/+$/, '')}/execution-parameters`);
+  if (!r.ok) throw new Error(`GET ${url}/execution-parameters answered ${r.status}`);
+  return (await r.json()) as ExecutionParameters;
+}
+
 export async function batchTransform(argv: readonly string[]): Promise<void> {
   const cli = parseBatchTransformArgs(argv);
-  const request = buildBatchTransformRequest(cli.options);
+  const given = new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]!));
+  const options = cli.executionParametersUrl ? withExecutionParameters(cli.options, given, await fetchExecutionParameters(cli.executionParametersUrl)) : cli.options;
+  const request = buildBatchTransformRequest(options);
   if (cli.dryRun) {
     process.stdout.write(`${formatDryRun([{ command: 'CreateTransformJob', input: request }])}\n`);
     return;

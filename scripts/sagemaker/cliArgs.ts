@@ -83,8 +83,65 @@ export function resourceName(value: string, flag: string): string {
 }
 
 export function s3Uri(value: string, flag: string): string {
-  if (!/^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?$/.test(value)) throw new UsageError(`${flag} must be an s3://bucket/key URI, got ${JSON.stringify(value)}`);
+  if (!/^s3:\/\/[^/]+(\/.*)?$/.test(value)) throw new UsageError(`${flag} must be an s3://bucket/key URI, got ${JSON.stringify(value)}`);
+  const bucket = value.slice(5).split('/')[0]!;
+  const problem = bucketProblem(bucket);
+  if (problem) throw new UsageError(`${flag}: bucket ${JSON.stringify(bucket)} ${problem}`);
   return value;
+}
+
+/** S3's bucket naming rules (general purpose buckets), as one reason or undefined. */
+export function bucketProblem(bucket: string): string | undefined {
+  if (bucket.length < 3 || bucket.length > 63) return 'must be 3 to 63 characters long';
+  if (/[A-Z_]/.test(bucket)) return 'may not contain capital letters or underscores';
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(bucket)) return 'must be lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit';
+  if (bucket.includes('..')) return 'may not contain two dots in a row';
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(bucket)) return 'may not look like an IP address';
+  if (bucket.startsWith('xn--') || bucket.endsWith('-s3alias')) return 'uses a prefix or suffix S3 reserves';
+  return undefined;
+}
+
+/** SageMaker instance types all start with "ml."; a bare EC2 name is the usual slip. */
+export function instanceType(value: string, flag: string): string {
+  const v = value.trim();
+  if (/^ml\.[a-z0-9-]+\.[a-z0-9]+$/.test(v)) return v;
+  const hint = /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(v) ? ` (SageMaker instance types start with "ml.": did you mean ml.${v}?)` : ' (e.g. ml.g5.xlarge or ml.c7i.2xlarge)';
+  throw new UsageError(`${flag} ${JSON.stringify(value)} is not a SageMaker instance type${hint}`);
+}
+
+/** An ECR image URI: ACCOUNT.dkr.ecr.REGION.amazonaws.com[.cn]/REPOSITORY[:TAG|@sha256:DIGEST]. */
+export function ecrImage(value: string, flag: string): { readonly uri: string; readonly region: string } {
+  const v = value.trim();
+  const m = /^(\d{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9][a-z0-9._/-]*)(?::([A-Za-z0-9_][A-Za-z0-9._-]{0,127})|@sha256:[0-9a-f]{64})?$/.exec(v);
+  if (!m) {
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)} is not an ECR image URI: SageMaker pulls ACCOUNT.dkr.ecr.REGION.amazonaws.com/REPOSITORY:TAG (docs/sagemaker.md shows the docker build and push)`,
+    );
+  }
+  return { uri: v, region: m[2]! };
+}
+
+/** A region argument, checked for shape, and against the region the image lives in. */
+export function regionFor(region: string | undefined, image: { readonly region: string } | undefined): string | undefined {
+  if (region !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(region)) throw new UsageError(`--region ${JSON.stringify(region)} is not an AWS region name (e.g. us-east-1)`);
+  if (region !== undefined && image && image.region !== region) {
+    throw new UsageError(`the image is in ${image.region} but --region is ${region}: SageMaker pulls images only from ECR in the endpoint's own region`);
+  }
+  return region;
+}
+
+/** A MIN:MAX or A:B pair of integers. */
+export function intPair(value: string, flag: string, what: string, minA: number, maxA: number, minB: number, maxB: number): [number, number] {
+  const m = /^(\d+):(\d+)$/.exec(value.trim());
+  if (!m) throw new UsageError(`${flag} takes ${what}, got ${JSON.stringify(value)}`);
+  const a = integer(m[1], `${flag} (first number)`, 0, minA, maxA);
+  const b = integer(m[2], `${flag} (second number)`, 0, minB, maxB);
+  return [a, b];
+}
+
+/** The AWS SDK's "Region is missing" says nothing about where a region comes from. */
+function regionHint(message: string): string {
+  return /region is missing/i.test(message) ? `${message}: pass --region us-east-1 (or set AWS_REGION, or region in ~/.aws/config for your profile)` : message;
 }
 
 /**
@@ -109,7 +166,7 @@ export function runCli(usage: string, main: (argv: string[]) => Promise<void>): 
       }
       const err = e as { name?: string; message?: string; $metadata?: { requestId?: string } };
       const id = err.$metadata?.requestId ? ` (request id ${err.$metadata.requestId})` : '';
-      process.stderr.write(`error: ${err.name ?? 'Error'}: ${err.message ?? String(e)}${id}\n`);
+      process.stderr.write(`error: ${err.name ?? 'Error'}: ${regionHint(err.message ?? String(e))}${id}\n`);
       process.exitCode = 1;
     },
   );

@@ -1,7 +1,8 @@
 /**
- * Deploys the reranker image as a SageMaker real-time (or serverless) endpoint:
- * CreateModel -> CreateEndpointConfig -> CreateEndpoint (or UpdateEndpoint), then waits for
- * InService. `--dry-run` prints the exact requests and sends nothing.
+ * Deploys the reranker image as a SageMaker real-time, serverless or asynchronous endpoint:
+ * CreateModel -> CreateEndpointConfig -> CreateEndpoint (or UpdateEndpoint), waits for InService,
+ * then (with --autoscale) registers the variant with Application Auto Scaling and puts a
+ * target-tracking policy. `--dry-run` prints the exact requests and sends nothing.
  *
  *   node dist/scripts/sagemaker/deploy.js --name bge-reranker \
  *     --image 123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-reranker:gpu \
@@ -22,37 +23,13 @@ import {
   type ProductionVariant,
   type UpdateEndpointInput,
 } from '@aws-sdk/client-sagemaker';
-import { envPairs, formatDryRun, integer, parseFlags, required, requireFlags, resourceName, runCli, s3Uri, UsageError, type ApiRequest } from './cliArgs';
+import { ApplicationAutoScalingClient, PutScalingPolicyCommand, RegisterScalableTargetCommand } from '@aws-sdk/client-application-auto-scaling';
+import { autoscalingRequests, EMF_NAMESPACE, type AutoscaleOptions } from './autoscaling';
+import { ecrImage, formatDryRun, instanceType, resourceName, runCli, s3Uri, UsageError, type ApiRequest } from './cliArgs';
+import { DEPLOY_USAGE, parseDeployArgs } from './deployArgs';
 
-export const DEPLOY_USAGE = `Usage: node dist/scripts/sagemaker/deploy.js --name NAME --image URI --role ARN
-         (--instance-type TYPE | --serverless-memory MB) [options]
+export { DEPLOY_USAGE, parseDeployArgs, type DeployCli } from './deployArgs';
 
-  --name NAME                  base name: model NAME-VERSION, endpoint config NAME-VERSION-config,
-                               endpoint NAME (or --endpoint-name)
-  --image URI                  the container image in ECR (container/Dockerfile or Dockerfile.cpu)
-  --role ARN                   execution role SageMaker assumes (ECR pull, S3 read of the model)
-  --model-data S3URI           model files: s3://.../model.tar.gz (extracted to /opt/ml/model) or an
-                               uncompressed prefix s3://.../prefix/ (S3Prefix, CompressionType None).
-                               Without it, pass --env MODEL_URI=s3://... (the container downloads
-                               the model itself) or the image serves its embedded demo model.
-  --env KEY=VALUE              container environment, repeatable (docs/sagemaker.md lists the keys)
-  --instance-type TYPE         e.g. ml.g5.xlarge (GPU image), ml.c7i.2xlarge (CPU image)
-  --instance-count N           initial instances (default 1)
-  --startup-timeout S          ContainerStartupHealthCheckTimeoutInSeconds, 60-3600 (default 600)
-  --download-timeout S         ModelDataDownloadTimeoutInSeconds, 60-3600 (default 1200)
-  --volume-size GB             VolumeSizeInGB (only for instance types without local NVMe storage)
-  --inference-ami-version V    e.g. al2-ami-sagemaker-inference-gpu-3-1 (NVIDIA driver 550)
-  --serverless-memory MB       serverless endpoint instead of instances: 1024-6144, steps of 1024
-  --serverless-concurrency N   serverless MaxConcurrency, 1-200 (default 5)
-  --network-isolation          EnableNetworkIsolation (the container cannot reach S3: use --model-data)
-  --endpoint-name NAME         endpoint name (default: --name)
-  --version V                  suffix of the model and config names (default: UTC yyyymmdd-hhmmss)
-  --update                     UpdateEndpoint: move an existing endpoint to the new config
-  --region REGION              AWS region (default: the SDK's usual lookup)
-  --no-wait                    return after the create/update call instead of waiting for InService
-  --wait-timeout S             how long to wait for InService (default 3600)
-  --dry-run                    print the requests as JSON and send nothing
-`;
 
 export interface DeployOptions {
   readonly name: string;
@@ -67,6 +44,8 @@ export interface DeployOptions {
   readonly volumeSizeGb?: number | undefined;
   readonly inferenceAmiVersion?: string | undefined;
   readonly serverless?: { readonly memoryMb: number; readonly maxConcurrency: number } | undefined;
+  readonly async?: { readonly output: string; readonly failure?: string | undefined; readonly maxConcurrency?: number | undefined } | undefined;
+  readonly autoscale?: AutoscaleOptions | undefined;
   readonly networkIsolation?: boolean | undefined;
   readonly endpointName?: string | undefined;
   /** Suffix that keeps each deployment's model and config names unique. */
@@ -79,7 +58,11 @@ export interface DeployRequests {
   readonly createEndpointConfig: CreateEndpointConfigCommandInput;
   /** CreateEndpoint, or UpdateEndpoint with --update. */
   readonly endpoint: { readonly command: 'CreateEndpoint'; readonly input: CreateEndpointInput } | { readonly command: 'UpdateEndpoint'; readonly input: UpdateEndpointInput };
+  /** RegisterScalableTarget and PutScalingPolicy, sent once the endpoint is InService. */
+  readonly autoscaling: ApiRequest[];
 }
+
+const VARIANT = 'AllTraffic';
 
 const MODEL_ENV_KEYS = ['MODEL_URI', 'MODEL_DIR', 'HF_MODEL_ID'];
 
@@ -101,15 +84,34 @@ export function buildDeployRequests(o: DeployOptions): DeployRequests {
   const configName = resourceName(`${modelName}-config`, '--name with --version');
   const endpointName = resourceName(o.endpointName ?? o.name, '--endpoint-name');
   if (!o.image.trim()) throw new UsageError('missing --image (the ECR image URI)');
+  ecrImage(o.image, '--image');
   if (!/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/.test(o.role)) throw new UsageError(`--role must be an IAM role ARN, got ${JSON.stringify(o.role)}`);
 
-  const env = { ...(o.env ?? {}) };
+  // SageMaker does not tell a container its endpoint's names: pass them for the EMF dimensions.
+  // Async invocations may run up to an hour and carry payloads far above 6 MB.
+  const env: Record<string, string> = {
+    ENDPOINT_NAME: endpointName,
+    VARIANT_NAME: VARIANT,
+    MODEL_NAME: o.name,
+    ...(o.async ? { REQUEST_TIMEOUT: '3595', MAX_PAYLOAD_MB: '100' } : {}),
+    ...(o.env ?? {}),
+  };
   if (o.networkIsolation && env['MODEL_URI'] !== undefined) {
     throw new UsageError('--network-isolation: the container cannot reach S3, so MODEL_URI cannot work; pass the model with --model-data');
   }
   if (o.serverless && o.instanceType) throw new UsageError('--serverless-memory and --instance-type exclude each other');
   if (!o.serverless && !o.instanceType) throw new UsageError('missing --instance-type (or --serverless-memory for a serverless endpoint)');
   if (o.serverless && o.networkIsolation) throw new UsageError('serverless endpoints do not support --network-isolation');
+  if (o.serverless && o.async) throw new UsageError('--async and --serverless exclude each other (asynchronous endpoints run on instances)');
+  if (o.serverless && o.autoscale) throw new UsageError('--autoscale is for instance-based endpoints; serverless endpoints scale by --serverless MB:CONCURRENCY');
+  if (o.instanceType) instanceType(o.instanceType, '--instance-type');
+  if (o.async) {
+    s3Uri(o.async.output, '--async');
+    if (o.async.failure) s3Uri(o.async.failure, '--async-failure');
+  }
+  if (o.autoscale?.scaleOn === 'queue' && /^(0|false|no|off)$/i.test(env['METRICS_EMF'] ?? 'true')) {
+    throw new UsageError('--scale-on queue needs the EMF metrics the container prints (remove METRICS_EMF=false)');
+  }
   if (o.serverless && (o.serverless.memoryMb % 1024 !== 0 || o.serverless.memoryMb < 1024 || o.serverless.memoryMb > 6144)) {
     throw new UsageError(`--serverless-memory must be 1024, 2048, 3072, 4096, 5120 or 6144, got ${o.serverless.memoryMb}`);
   }
@@ -132,18 +134,38 @@ export function buildDeployRequests(o: DeployOptions): DeployRequests {
         VariantName: 'AllTraffic',
         ModelName: modelName,
         InstanceType: o.instanceType as ProductionVariant['InstanceType'],
-        InitialInstanceCount: o.instanceCount ?? 1,
+        InitialInstanceCount: o.instanceCount ?? Math.max(1, o.autoscale?.min ?? 1),
         ContainerStartupHealthCheckTimeoutInSeconds: o.startupTimeoutSeconds ?? 600,
         ModelDataDownloadTimeoutInSeconds: o.downloadTimeoutSeconds ?? 1200,
         ...(o.volumeSizeGb !== undefined ? { VolumeSizeInGB: o.volumeSizeGb } : {}),
         ...(o.inferenceAmiVersion ? { InferenceAmiVersion: o.inferenceAmiVersion as ProductionVariant['InferenceAmiVersion'] } : {}),
       };
-  const createEndpointConfig: CreateEndpointConfigCommandInput = { EndpointConfigName: configName, ProductionVariants: [variant] };
+  const createEndpointConfig: CreateEndpointConfigCommandInput = {
+    EndpointConfigName: configName,
+    ProductionVariants: [variant],
+    ...(o.async
+      ? {
+          AsyncInferenceConfig: {
+            OutputConfig: { S3OutputPath: o.async.output, ...(o.async.failure ? { S3FailurePath: o.async.failure } : {}) },
+            ...(o.async.maxConcurrency !== undefined ? { ClientConfig: { MaxConcurrentInvocationsPerInstance: o.async.maxConcurrency } } : {}),
+          },
+        }
+      : {}),
+  };
+  const autoscaling = o.autoscale
+    ? autoscalingRequests(o.autoscale, { endpointName, variantName: VARIANT, modelDimension: env['MODEL_NAME'] ?? o.name, namespace: env['METRICS_EMF_NAMESPACE'] ?? EMF_NAMESPACE }, o.async !== undefined)
+    : [];
   const endpointInput = { EndpointName: endpointName, EndpointConfigName: configName };
   return {
     createModel,
     createEndpointConfig,
-    endpoint: o.update ? { command: 'UpdateEndpoint', input: endpointInput } : { command: 'CreateEndpoint', input: endpointInput },
+    // An autoscaled variant keeps the instance count scaling gave it instead of dropping back to
+    // InitialInstanceCount (AWS rejects an update that changes an autoscaled variant's instance type:
+    // teardown's first two calls, or the console, deregister it first).
+    endpoint: o.update
+      ? { command: 'UpdateEndpoint', input: o.autoscale ? { ...endpointInput, RetainAllVariantProperties: true } : endpointInput }
+      : { command: 'CreateEndpoint', input: endpointInput },
+    autoscaling,
   };
 }
 
@@ -152,74 +174,8 @@ export function deployRequestList(r: DeployRequests): ApiRequest[] {
     { command: 'CreateModel', input: r.createModel },
     { command: 'CreateEndpointConfig', input: r.createEndpointConfig },
     { command: r.endpoint.command, input: r.endpoint.input },
+    ...r.autoscaling,
   ];
-}
-
-export interface DeployCli {
-  readonly options: DeployOptions;
-  readonly region: string | undefined;
-  readonly dryRun: boolean;
-  readonly wait: boolean;
-  readonly waitTimeoutSeconds: number;
-}
-
-export function parseDeployArgs(argv: readonly string[], now: Date = new Date()): DeployCli {
-  const v = parseFlags(argv, {
-    name: { type: 'string' },
-    image: { type: 'string' },
-    role: { type: 'string' },
-    'model-data': { type: 'string' },
-    env: { type: 'string', multiple: true },
-    'instance-type': { type: 'string' },
-    'instance-count': { type: 'string' },
-    'startup-timeout': { type: 'string' },
-    'download-timeout': { type: 'string' },
-    'volume-size': { type: 'string' },
-    'inference-ami-version': { type: 'string' },
-    'serverless-memory': { type: 'string' },
-    'serverless-concurrency': { type: 'string' },
-    'network-isolation': { type: 'boolean' },
-    'endpoint-name': { type: 'string' },
-    version: { type: 'string' },
-    update: { type: 'boolean' },
-    region: { type: 'string' },
-    'no-wait': { type: 'boolean' },
-    'wait-timeout': { type: 'string' },
-    'dry-run': { type: 'boolean' },
-  });
-  requireFlags(v, ['name', 'image', 'role']);
-  const memory = integer(v['serverless-memory'], '--serverless-memory', undefined, 1024, 6144);
-  const env = envPairs(v.env);
-  const options: DeployOptions = {
-    name: required(v.name, '--name', 'base name of the model, endpoint config and endpoint'),
-    image: required(v.image, '--image', 'the ECR image URI'),
-    role: required(v.role, '--role', 'the SageMaker execution role ARN'),
-    modelData: v['model-data'],
-    env,
-    instanceType: v['instance-type'],
-    instanceCount: integer(v['instance-count'], '--instance-count', 1, 1, 1000),
-    startupTimeoutSeconds: integer(v['startup-timeout'], '--startup-timeout', 600, 60, 3600),
-    downloadTimeoutSeconds: integer(v['download-timeout'], '--download-timeout', 1200, 60, 3600),
-    volumeSizeGb: integer(v['volume-size'], '--volume-size', undefined, 1, 512),
-    inferenceAmiVersion: v['inference-ami-version'],
-    serverless: memory === undefined ? undefined : { memoryMb: memory, maxConcurrency: integer(v['serverless-concurrency'], '--serverless-concurrency', 5, 1, 200) },
-    networkIsolation: v['network-isolation'] ?? false,
-    endpointName: v['endpoint-name'],
-    version: v.version ?? utcStamp(now),
-    update: v.update ?? false,
-  };
-  return {
-    options,
-    region: v.region,
-    dryRun: v['dry-run'] ?? false,
-    wait: !(v['no-wait'] ?? false),
-    waitTimeoutSeconds: integer(v['wait-timeout'], '--wait-timeout', 3600, 60, 6 * 3600),
-  };
-}
-
-function utcStamp(d: Date): string {
-  const iso = d.toISOString(); // 2025-01-31T12:34:56.789Z
-  return `${iso.slice(0, 10).replace(/-/g, '')}-${iso.slice(11, 19).replace(/:/g, '')}`;
 }
 
 export async function deploy(argv: readonly string[]): Promise<void> {
@@ -249,6 +205,14 @@ export async function deploy(argv: readonly string[]): Promise<void> {
     const d = await client.send(new DescribeEndpointCommand({ EndpointName: ep.input.EndpointName })).catch(() => undefined);
     if (d) throw new Error(`endpoint ${ep.input.EndpointName} is ${d.EndpointStatus}${d.FailureReason ? `: ${d.FailureReason}` : ''} (CloudWatch log group /aws/sagemaker/Endpoints/${ep.input.EndpointName})`, { cause: e });
     throw e;
+  }
+  if (requests.autoscaling.length) {
+    const scaling = new ApplicationAutoScalingClient(cli.region ? { region: cli.region } : {});
+    for (const r of requests.autoscaling) {
+      if (r.command === 'RegisterScalableTarget') await scaling.send(new RegisterScalableTargetCommand(r.input as ConstructorParameters<typeof RegisterScalableTargetCommand>[0]));
+      else await scaling.send(new PutScalingPolicyCommand(r.input as ConstructorParameters<typeof PutScalingPolicyCommand>[0]));
+      process.stderr.write(`${r.command} done\n`);
+    }
   }
   process.stdout.write(`${JSON.stringify({ EndpointName: ep.input.EndpointName, EndpointStatus: 'InService' })}\n`);
 }

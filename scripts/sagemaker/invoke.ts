@@ -7,7 +7,7 @@
  *     --custom-attributes "top_n=1"
  */
 import { readFileSync } from 'node:fs';
-import { InvokeEndpointCommand, SageMakerRuntimeClient, type InvokeEndpointCommandInput } from '@aws-sdk/client-sagemaker-runtime';
+import { InvokeEndpointCommand, SageMakerRuntimeClient, type InvokeEndpointCommandInput, type SageMakerRuntimeClientConfig } from '@aws-sdk/client-sagemaker-runtime';
 import { formatDryRun, parseFlags, required, requireFlags, resourceName, runCli, UsageError, type ApiRequest } from './cliArgs';
 
 export const INVOKE_USAGE = `Usage: node dist/scripts/sagemaker/invoke.js --endpoint-name NAME
@@ -23,6 +23,10 @@ export const INVOKE_USAGE = `Usage: node dist/scripts/sagemaker/invoke.js --endp
   --target-variant NAME      production variant to call
   --inference-id ID          X-Amzn-SageMaker-Inference-Id, shown in the container's log line
   --region REGION            AWS region (default: the SDK's usual lookup)
+  --endpoint-url URL         send to this URL instead of SageMaker, e.g. a local container:
+                             --endpoint-url http://127.0.0.1:8080 (the server answers SageMaker
+                             Runtime's POST /endpoints/NAME/invocations); for http://localhost and
+                             127.0.0.1 no AWS credentials are needed
   --dry-run                  print the request as JSON and send nothing
 `;
 
@@ -68,6 +72,7 @@ export function buildInvokeRequest(o: InvokeOptions): InvokeRequest {
 export interface InvokeCli {
   readonly options: InvokeOptions;
   readonly region: string | undefined;
+  readonly endpointUrl?: string | undefined;
   readonly dryRun: boolean;
 }
 
@@ -84,9 +89,12 @@ export function parseInvokeArgs(argv: readonly string[], readFile: (path: string
     'target-variant': { type: 'string' },
     'inference-id': { type: 'string' },
     region: { type: 'string' },
+    'endpoint-url': { type: 'string' },
     'dry-run': { type: 'boolean' },
   });
   requireFlags(v, ['endpoint-name']);
+  const endpointUrl = v['endpoint-url'];
+  if (endpointUrl !== undefined && !/^https?:\/\/[^/\s]+\/?$/.test(endpointUrl)) throw new UsageError(`--endpoint-url must be http(s)://host[:port], got ${JSON.stringify(endpointUrl)}`);
   const sources = [v.query !== undefined, v.body !== undefined, v['body-file'] !== undefined].filter(Boolean).length;
   if (sources === 0) throw new UsageError('missing the request: give --query with --text, --body, or --body-file');
   if (sources > 1) throw new UsageError('--query/--text, --body and --body-file exclude each other');
@@ -103,7 +111,23 @@ export function parseInvokeArgs(argv: readonly string[], readFile: (path: string
       inferenceId: v['inference-id'],
     },
     region: v.region,
+    endpointUrl,
     dryRun: v['dry-run'] ?? false,
+  };
+}
+
+/** A server on this machine: nothing to sign for, so any region and fixed dummy credentials do. */
+export function isLocalUrl(url: string): boolean {
+  return /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d+)?\/?$/.test(url);
+}
+
+/** The runtime client's settings: the SDK's usual lookups, or a local server with no AWS account. */
+export function runtimeClientConfig(cli: Pick<InvokeCli, 'region' | 'endpointUrl'>): SageMakerRuntimeClientConfig {
+  const local = cli.endpointUrl !== undefined && isLocalUrl(cli.endpointUrl);
+  return {
+    ...(cli.region ? { region: cli.region } : local ? { region: 'us-east-1' } : {}),
+    ...(cli.endpointUrl ? { endpoint: cli.endpointUrl } : {}),
+    ...(local ? { credentials: { accessKeyId: 'local', secretAccessKey: 'local' } } : {}),
   };
 }
 
@@ -123,7 +147,7 @@ export async function invoke(argv: readonly string[]): Promise<void> {
     process.stdout.write(`${formatDryRun(list)}\n`);
     return;
   }
-  const client = new SageMakerRuntimeClient(cli.region ? { region: cli.region } : {});
+  const client = new SageMakerRuntimeClient(runtimeClientConfig(cli));
   const out = await client.send(new InvokeEndpointCommand(request));
   const text = out.Body ? Buffer.from(out.Body).toString('utf8') : '';
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);

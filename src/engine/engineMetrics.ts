@@ -4,6 +4,7 @@
  */
 import client from 'prom-client';
 import { counter, gauge, histogram, registry } from '../metrics';
+import { traceBatch } from '../tracing/spans';
 
 const batches = counter('reranker_batches_total', 'Batches run by the inference engine');
 const pairs = histogram('reranker_batch_pairs', 'Pairs per batch', [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
@@ -24,6 +25,7 @@ export function batchMetrics(s: { pairs: number; requests?: number; paddedTokens
   batchTokens.observe(s.paddedTokens);
   for (const n of s.pairTokens ?? []) pairTokens.observe(n);
   runSeconds.observe(s.runMs / 1000);
+  traceBatch(s);
 }
 
 const modelInfo = gauge('reranker_model_info', 'The model being served: always 1, the labels say what and where (device: cpu or cuda, the provider in use)', ['device', 'task', 'family', 'activation', 'max_input_length', 'source']);

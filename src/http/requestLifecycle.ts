@@ -7,6 +7,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { AppError, type ErrorType } from '../errors';
 import { logger } from '../log';
 import { counter, histogram } from '../metrics';
+import { traceRequest } from '../tracing/spans';
 import { failureReason } from './requestOutcome';
 import type { ServerState } from './state';
 
@@ -87,6 +88,11 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
         } else failures.inc({ route, reason });
       }
 
+      if (counted) {
+        const endMs = performance.timeOrigin + performance.now();
+        const inferenceId = req.get('x-amzn-sagemaker-inference-id');
+        traceRequest({ method: req.method, route, status, startMs: performance.timeOrigin + t0, endMs, inferenceId, traceparent: req.get('traceparent'), errorType, pairs: usage?.pairs, timings });
+      }
       if (counted || res.statusCode >= 500) {
         const inferenceId = req.get('x-amzn-sagemaker-inference-id');
         log.info('request', {

@@ -12,6 +12,8 @@ export interface TestServer {
   readonly proc: ChildProcess;
   /** stdout and stderr lines so far. */
   readonly logs: string[];
+  /** stdout lines alone, whole, as written (EMF lines must stay single JSON lines there). */
+  readonly stdout: string[];
   waitReady(timeoutMs?: number): Promise<void>;
   /** Resolves with the exit code. */
   exited: Promise<number | null>;
@@ -43,10 +45,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: string[] = [];
+  const stdout: string[] = [];
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
-    const onLine = (line: string): void => {
+    const onLine = (line: string, fromStdout: boolean): void => {
       logs.push(line);
+      if (fromStdout) stdout.push(line);
       // pino writes the message after the fields: match both, in any order.
       const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
       if (m) resolve(Number(m[1]));
@@ -57,7 +61,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
         buf += d.toString('utf8');
         let nl: number;
         while ((nl = buf.indexOf('\n')) >= 0) {
-          onLine(buf.slice(0, nl));
+          onLine(buf.slice(0, nl), stream === proc.stdout);
           buf = buf.slice(nl + 1);
         }
       });
@@ -70,6 +74,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     port,
     proc,
     logs,
+    stdout,
     exited,
     async waitReady(timeoutMs = 60_000) {
       const end = Date.now() + timeoutMs;

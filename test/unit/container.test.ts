@@ -284,7 +284,7 @@ describe('container/serve', () => {
   writeFileSync(path.join(app, 'dist/src/cli.js'), '');
   const stub = path.join(tmp, 'node-stub');
   // One line per argument (so spaces survive), then its PID and LD_LIBRARY_PATH.
-  writeFileSync(stub, '#!/bin/sh\nfor a in "$@"; do printf "arg:%s\\n" "$a"; done\nprintf "pid:%s\\n" "$$"\nprintf "ld:%s\\n" "${LD_LIBRARY_PATH-<unset>}"\n');
+  writeFileSync(stub, '#!/bin/sh\nfor a in "$@"; do printf "arg:%s\\n" "$a"; done\nprintf "pid:%s\\n" "$$"\nprintf "ld:%s\\n" "${LD_LIBRARY_PATH-<unset>}"\nprintf "emf:%s\\n" "${METRICS_EMF-<unset>}"\n');
   chmodSync(stub, 0o755);
 
   const compat = path.join(tmp, 'compat');
@@ -307,6 +307,7 @@ describe('container/serve', () => {
       execPid: Number(lines.find((l) => l.startsWith('pid:'))?.slice(4)),
       spawnPid: r.pid,
       ld: lines.find((l) => l.startsWith('ld:'))?.slice(3),
+      emf: lines.find((l) => l.startsWith('emf:'))?.slice(4),
     };
   }
   const appServe = path.join(app, 'container/serve');
@@ -324,6 +325,13 @@ describe('container/serve', () => {
     assert.deepEqual(run(appServe, []).argv, [cli, 'serve']);
     assert.deepEqual(run(appServe, ['serve']).argv, [cli, 'serve']);
     assert.deepEqual(run(appServe, ['serve', '--port', '9000']).argv, [cli, 'serve', '--port', '9000']);
+  });
+
+  it('turns CloudWatch EMF lines on for `serve` unless METRICS_EMF says otherwise, and only for serve', () => {
+    assert.equal(run(appServe, []).emf, 'true');
+    assert.equal(run(appServe, ['serve']).emf, 'true');
+    assert.equal(run(appServe, ['serve'], { METRICS_EMF: 'false' }).emf, 'false');
+    assert.equal(run(appServe, ['inspect', '/opt/ml/model']).emf, '<unset>');
   });
 
   it('passes any other command line to the reranker CLI unchanged', () => {

@@ -4,37 +4,22 @@
  * from source), whose printed JSON must be exactly what the builders make.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
+import { dryRun, runScript } from '../helpers/sagemakerScripts';
 import { buildBatchTransformRequest, parseBatchTransformArgs } from '../../scripts/sagemaker/batch-transform';
 import { envPairs, UsageError } from '../../scripts/sagemaker/cliArgs';
 import { buildDeployRequests, deployRequestList, modelDataFields, parseDeployArgs, type DeployOptions } from '../../scripts/sagemaker/deploy';
 import { buildInvokeRequest, MAX_INVOKE_BYTES, parseInvokeArgs } from '../../scripts/sagemaker/invoke';
 
-function repoRoot(): string {
+const ROOT = repoRootOf();
+function repoRootOf(): string {
   for (let dir = __dirname; dir !== path.dirname(dir); dir = path.dirname(dir)) {
     if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'scripts', 'sagemaker'))) return dir;
   }
   throw new Error('repository root not found');
-}
-const ROOT = repoRoot();
-const FROM_SOURCE = __filename.endsWith('.ts');
-
-function runScript(name: 'deploy' | 'invoke' | 'batch-transform', args: string[]) {
-  const argv = FROM_SOURCE ? ['--import', 'tsx', path.join(ROOT, 'scripts/sagemaker', `${name}.ts`)] : [path.join(ROOT, 'dist/scripts/sagemaker', `${name}.js`)];
-  // No AWS credentials or region: a dry run must not need them.
-  const env = { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: os.tmpdir() };
-  const r = spawnSync(process.execPath, [...argv, ...args], { cwd: ROOT, env, encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-function dryRun(name: 'deploy' | 'invoke' | 'batch-transform', args: string[]): Array<{ command: string; input: Record<string, unknown> }> {
-  const r = runScript(name, [...args, '--dry-run']);
-  assert.equal(r.status, 0, r.stderr);
-  return JSON.parse(r.stdout) as Array<{ command: string; input: Record<string, unknown> }>;
 }
 
 const IMAGE = '123456789012.dkr.ecr.us-east-1.amazonaws.com/sagemaker-reranker:gpu';
@@ -53,7 +38,7 @@ describe('deploy: buildDeployRequests', () => {
           PrimaryContainer: {
             Image: IMAGE,
             ModelDataSource: { S3DataSource: { S3Uri: 's3://models-bucket/bge-reranker-base/', S3DataType: 'S3Prefix', CompressionType: 'None' } },
-            Environment: { LOG_LEVEL: 'debug', MAX_BATCH_TOKENS: '32768' },
+            Environment: { ENDPOINT_NAME: 'bge-reranker', VARIANT_NAME: 'AllTraffic', MODEL_NAME: 'bge-reranker', LOG_LEVEL: 'debug', MAX_BATCH_TOKENS: '32768' },
           },
         },
       },
@@ -96,9 +81,11 @@ describe('deploy: buildDeployRequests', () => {
     assert.equal(v?.InferenceAmiVersion, 'al2-ami-sagemaker-inference-gpu-3-1');
   });
 
-  it('omits Environment and model data when there are none (the image serves its demo model)', () => {
+  it('sets only the names the EMF dimensions need, and no model data, when none is given (the image serves its demo model)', () => {
     const c = buildDeployRequests(BASE).createModel.PrimaryContainer;
-    assert.deepEqual(c, { Image: IMAGE });
+    assert.deepEqual(c, { Image: IMAGE, Environment: { ENDPOINT_NAME: 'bge-reranker', VARIANT_NAME: 'AllTraffic', MODEL_NAME: 'bge-reranker' } });
+    // The user's values win.
+    assert.equal(buildDeployRequests({ ...BASE, env: { MODEL_NAME: 'bge-base-v2' } }).createModel.PrimaryContainer?.Environment?.['MODEL_NAME'], 'bge-base-v2');
   });
 
   it('builds a serverless variant without instance settings', () => {
@@ -147,7 +134,7 @@ describe('deploy: arguments and --dry-run', () => {
     assert.deepEqual(printed.map((p) => p.command), ['CreateModel', 'CreateEndpointConfig', 'CreateEndpoint']);
     const container = printed[0]!.input['PrimaryContainer'] as Record<string, unknown>;
     assert.equal(container['ModelDataUrl'], 's3://b1k/m/model.tar.gz');
-    assert.deepEqual(container['Environment'], { LOG_LEVEL: 'debug', BATCH_STRICT: 'true' });
+    assert.deepEqual(container['Environment'], { ENDPOINT_NAME: 'bge-reranker', VARIANT_NAME: 'AllTraffic', MODEL_NAME: 'bge-reranker', LOG_LEVEL: 'debug', BATCH_STRICT: 'true' });
     const variant = (printed[1]!.input['ProductionVariants'] as Array<Record<string, unknown>>)[0]!;
     assert.equal(variant['ContainerStartupHealthCheckTimeoutInSeconds'], 900);
   });
