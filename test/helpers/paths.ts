@@ -30,7 +30,7 @@ export function sharedDir(): string {
     if (fs.existsSync(path.join(candidate, 'fixtures'))) return (shared = candidate);
     if (dir === path.dirname(dir)) break;
   }
-  const err = new Error(`fixtures from other public repositories are missing: expected ${path.join(path.dirname(ROOT), 'shared', 'fixtures')} beside the clone (see README, "Tests")`);
+  const err = new Error(`fixtures from other public repositories are missing: expected ${path.join(path.dirname(ROOT), 'shared', 'fixtures')} beside the clone (README, "Development")`);
   err.stack = err.message; // one line, not a stack trace into this helper
   throw err;
 }
