@@ -10,6 +10,7 @@ import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
 import { uploadModel } from './artifacts/upload';
+import { installSignals } from './signals';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
@@ -122,8 +123,7 @@ async function serve(args: string[]): Promise<number> {
       },
     );
   };
-  process.on('SIGTERM', () => shutdown('SIGTERM'));
-  process.on('SIGINT', () => shutdown('SIGINT'));
+  installSignals(shutdown);
   try {
     await running.ready;
   } catch (e) {

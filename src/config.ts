@@ -49,6 +49,8 @@ export interface Config {
   readonly requestTimeoutMs: number;
   readonly keepAliveTimeoutMs: number;
   readonly shutdownTimeoutMs: number;
+  /** Budgets that bound one request's work before it is done (http/budgets.ts). */
+  readonly budgets: Budgets;
 
   readonly batchMode: boolean;
   readonly batchStrategy: BatchStrategy;
@@ -97,6 +99,27 @@ export interface TracingConfig {
   readonly headers: Readonly<Record<string, string>>;
   readonly serviceName: string;
   readonly scheduleDelayMs: number;
+}
+
+/**
+ * Limits on what one request may make the server do, checked before the work (413/422 naming the
+ * setting) and on the connection itself. Defaults in loadConfig; README's configuration table.
+ */
+export interface Budgets {
+  /** Records (JSON Lines lines, CSV rows, MultiRecord lines; blank lines count) per request: MAX_RECORDS. */
+  readonly maxRecords: number;
+  /** Bytes of one answer: MAX_RESPONSE_MB. */
+  readonly maxResponseBytes: number;
+  /** Names in rank_fields: MAX_RANK_FIELDS. */
+  readonly maxRankFields: number;
+  /** Long-document windows per request: MAX_CHUNK_WINDOWS. */
+  readonly maxChunkWindows: number;
+  /** Bodies being received at once, in bytes (decompressed): MAX_BODY_MEMORY_MB. */
+  readonly maxBodyMemoryBytes: number;
+  /** Time for a whole request (headers and body) to arrive: BODY_TIMEOUT. */
+  readonly bodyTimeoutMs: number;
+  /** Time for the request headers to arrive: HEADERS_TIMEOUT. */
+  readonly headersTimeoutMs: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -253,6 +276,7 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
     requestTimeoutMs,
     keepAliveTimeoutMs: seconds(env, 'KEEP_ALIVE_TIMEOUT', 75, 1, 3600),
     shutdownTimeoutMs: seconds(env, 'SHUTDOWN_TIMEOUT', 25, 0, 3600),
+    budgets: budgets(env, payloadMb),
 
     batchMode,
     batchStrategy,
@@ -280,6 +304,24 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
     ...observabilityConfig(env),
   };
   return deepFreeze(cfg);
+}
+
+function budgets(env: Env, payloadMb: number): Budgets {
+  const headersTimeoutMs = seconds(env, 'HEADERS_TIMEOUT', 10, 0.1, 3600);
+  const bodyTimeoutMs = seconds(env, 'BODY_TIMEOUT', 60, 0.1, 3600);
+  if (bodyTimeoutMs < headersTimeoutMs) fail('BODY_TIMEOUT', `at least HEADERS_TIMEOUT (${headersTimeoutMs / 1000} s): it counts from the same start`, String(bodyTimeoutMs / 1000));
+  // Room for a few bodies at the payload limit at once; never less than one whole body.
+  const bodyMemoryMb = num(env, 'MAX_BODY_MEMORY_MB', Math.max(256, 4 * payloadMb), 1);
+  if (payloadMb > 0 && bodyMemoryMb < payloadMb) fail('MAX_BODY_MEMORY_MB', `at least the payload limit (${payloadMb} MB), or no body at the limit could ever be read`, String(bodyMemoryMb));
+  return {
+    maxRecords: int(env, 'MAX_RECORDS', 10_000, 1, 1 << 24),
+    maxResponseBytes: Math.round(num(env, 'MAX_RESPONSE_MB', 32, 0.001, 4096) * 1024 * 1024),
+    maxRankFields: int(env, 'MAX_RANK_FIELDS', 64, 1, 1 << 16),
+    maxChunkWindows: int(env, 'MAX_CHUNK_WINDOWS', 1024, 1, 1 << 24),
+    maxBodyMemoryBytes: Math.round(bodyMemoryMb * 1024 * 1024),
+    bodyTimeoutMs,
+    headersTimeoutMs,
+  };
 }
 
 /**

@@ -9,7 +9,8 @@ import type { Config } from './config';
 import { createReranker, warmUp } from './engine/createReranker';
 import { AppError, messageOf } from './errors';
 import { createApp } from './http/app';
-import { onClientError } from './http/clientError';
+import { abortBodyReads } from './http/bodyReader';
+import { createHttpServer } from './http/httpServer';
 import { ServerState } from './http/state';
 import { logger } from './log';
 import { buildSpec } from './modelSpec/buildSpec';
@@ -33,16 +34,12 @@ export interface Running {
 export async function start(config: Config): Promise<Running> {
   const state = new ServerState();
   const app = createApp({ config, state, version: VERSION });
-  const server = app.listen(config.port, config.host);
+  const server = createHttpServer(app, config);
+  server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, config)));
   });
-  // Longer than the platform proxy's idle timeout, so the proxy, not us, closes idle connections.
-  server.keepAliveTimeout = config.keepAliveTimeoutMs;
-  server.on('clientError', onClientError);
-  server.headersTimeout = config.keepAliveTimeoutMs + 5000;
-  server.requestTimeout = 0;
   const addr = server.address();
   log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
 
@@ -131,6 +128,8 @@ async function drain(config: Config, state: ServerState, server: Server): Promis
     return;
   }
   state.phase = 'draining';
+  // Bodies still arriving would hold the drain as long as their senders like: cut them now.
+  abortBodyReads(new AppError('Unhealthy', 'the server is shutting down; the request body was not read to its end'));
   log.info('draining: new requests get 503; waiting for in-flight requests', { inFlight: state.inFlight });
   const deadline = Date.now() + config.shutdownTimeoutMs;
   while (state.inFlight > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));

@@ -17,12 +17,15 @@ import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { PackedChunks } from '../tokenize/types';
 import type { Permits } from './permits';
 import type { RerankerLimits, ScoreResult } from './scoreTypes';
+import { minTokens, tooManyWindows } from '../tokenize/docChunks';
 
 export interface ChunkedScoreOptions {
   /** Document tokens shared by consecutive windows; default min(64, window / 4). */
   readonly stride?: number;
   /** Windows per document at most (the rest of a longer document is not scored); default no limit. */
   readonly maxChunks?: number;
+  /** Windows per request at most (MAX_CHUNK_WINDOWS): checked from lengths before tokenizing, then exactly before building. */
+  readonly maxWindows?: number;
   readonly signal?: AbortSignal;
 }
 
@@ -41,14 +44,35 @@ export interface ChunkDeps {
   readonly limits: RerankerLimits;
 }
 
-/** Documents per encode task: a long document keeps a tokenizer busy on its own. */
+/** Documents per encode task at most: a long document keeps a tokenizer busy on its own. */
 const GROUP = 8;
+/** Characters per encode task (but at least one document): tasks stay short, so the tokenizer queue stays fair. */
+const GROUP_CHARS = 64 * 1024;
+
+/** Where the next task's documents end: up to GROUP documents and GROUP_CHARS characters, at least one. */
+function groupEnd(pairs: ReadonlyArray<readonly [string, string]>, base: number): number {
+  let end = base + 1;
+  let chars = pairs[base]![1].length;
+  while (end < pairs.length && end - base < GROUP && chars + pairs[end]![1].length <= GROUP_CHARS) chars += pairs[end++]![1].length;
+  return end;
+}
 
 export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
   const { spec, tokenizer, scheduler, permits, limits } = deps;
   if (spec.numLabels !== 1) throw new AppError('Validation', `chunked scoring needs a one-logit reranker; this model has ${spec.numLabels} labels`);
   if (pairs.length > limits.maxClientBatchSize) {
     throw new AppError('Validation', `${pairs.length} documents is more than MAX_CLIENT_BATCH_SIZE=${limits.maxClientBatchSize}`);
+  }
+  if (opts.maxWindows !== undefined) {
+    // Every space-led piece is a token or more and a window holds at most maxInputLength tokens:
+    // a floor of the windows, known before any tokenizing.
+    const step = spec.maxInputLength;
+    let floor = 0;
+    for (const [, doc] of pairs) {
+      const n = minTokens(doc);
+      floor += Math.min(opts.maxChunks ?? Number.POSITIVE_INFINITY, n <= step ? 1 : 1 + Math.ceil((n - step) / step));
+    }
+    if (floor > opts.maxWindows) throw tooManyWindows(floor, opts.maxWindows);
   }
   // Permits for one window per document now; the extra windows are admitted once they are known.
   const releases = [permits.acquire(pairs.length)];
@@ -61,16 +85,24 @@ export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<reado
     maxLength: spec.maxInputLength,
     ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
     ...(opts.maxChunks !== undefined ? { maxChunks: opts.maxChunks } : {}),
+    ...(opts.maxWindows !== undefined ? { maxWindows: opts.maxWindows } : {}),
   };
+  let windowsSoFar = 0;
+  // Fires on the first failed group too, so the groups still queued for a tokenizer are dropped.
+  const stop = new AbortController();
+  const signal = opts.signal ? AbortSignal.any([opts.signal, stop.signal]) : stop.signal;
   try {
     const groups: Array<Promise<{ packed: PackedChunks; base: number; logits: Float32Array; inferenceMs: number }>> = [];
-    for (let base = 0; base < pairs.length; base += GROUP) {
-      const slice = pairs.slice(base, base + GROUP);
+    for (let base = 0, end = 0; base < pairs.length; base = end) {
+      end = groupEnd(pairs, base);
+      const slice = pairs.slice(base, end);
       groups.push(
-        tokenizer.encodeDocChunks(slice, chunkOpts).then(async (packed) => {
+        tokenizer.encodeDocChunks(slice, chunkOpts, signal).then(async (packed) => {
           tokenizedAt = Math.max(tokenizedAt, performance.now());
           if (opts.signal?.aborted) throw abortError(opts.signal);
           const n = packed.pairIndex.length;
+          windowsSoFar += n;
+          if (opts.maxWindows !== undefined && windowsSoFar > opts.maxWindows) throw tooManyWindows(windowsSoFar, opts.maxWindows);
           releases.push(permits.acquire(Math.max(0, n - slice.length)));
           const { id, done } = scheduler.open(n);
           opened.push(id);
@@ -81,6 +113,7 @@ export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<reado
         }),
       );
     }
+    groups.forEach((g) => g.catch((e: unknown) => stop.abort(e)));
     const settled = await Promise.allSettled(groups);
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
@@ -169,7 +202,7 @@ const CHARS_PER_TOKEN = 16;
  * becomes empty. Documents that cannot reach the budget (2 tokens per UTF-8 byte at most) are not
  * tokenized at all; long ones are tokenized only as far as a word boundary well past the budget.
  */
-export async function truncateDocuments(tokenizer: TokenizerPool, docs: readonly string[], maxTokens: number): Promise<string[]> {
+export async function truncateDocuments(tokenizer: TokenizerPool, docs: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<string[]> {
   if (!Number.isInteger(maxTokens) || maxTokens < 2) throw new AppError('Validation', `max_tokens_per_doc must be an integer >= 2, got ${maxTokens}`);
   const out = [...docs];
   const todo = docs.map((_, i) => i).filter((i) => 2 * Buffer.byteLength(docs[i]!) + 2 > maxTokens);
@@ -180,6 +213,7 @@ export async function truncateDocuments(tokenizer: TokenizerPool, docs: readonly
     const packed = await tokenizer.encodeDocChunks(
       prefixes.map((p) => ['', p] as const),
       windowOpts,
+      signal,
     );
     const firstWindow = new Int32Array(idx.length).fill(-1);
     const cut = new Array<boolean>(idx.length).fill(false);

@@ -79,7 +79,7 @@ export class Reranker {
       for (let start = 0; start < pairs.length; start += CHUNK) {
         const slice = pairs.slice(start, start + CHUNK);
         chunks.push(
-          this.tokenizer.encodePairs(slice, enc).then((packed) => {
+          this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
             tokenizedAt = Math.max(tokenizedAt, performance.now());
             const items = unpack(packed, start);
             for (const it of items) tokens += it.ids.length;
@@ -120,8 +120,8 @@ export class Reranker {
   }
 
   /** Cuts documents to at most maxTokens tokens at a word boundary (Cohere's max_tokens_per_doc). */
-  truncateDocuments(docs: readonly string[], maxTokens: number): Promise<string[]> {
-    return truncateDocuments(this.tokenizer, docs, maxTokens);
+  truncateDocuments(docs: readonly string[], maxTokens: number, signal?: AbortSignal): Promise<string[]> {
+    return truncateDocuments(this.tokenizer, docs, maxTokens, signal);
   }
 
   async close(): Promise<void> {

@@ -9,13 +9,15 @@ import { registry } from '../metrics';
 import { createContext, type RequestContext } from './context';
 import { errorHandler } from './errorHandler';
 import { cohereRerankV1, cohereRerankV2 } from './handlers/cohereRerank';
-import { markVariant, modelErrorHandler } from './handlers/sagemakerFacade';
+import { markVariant, modelErrorHandler, onEndpointPath } from './handlers/sagemakerFacade';
 import { teiPredict } from './handlers/teiPredict';
 import { teiRerank } from './handlers/teiRerank';
 import { invocations } from './invocations';
 import { buildInfo } from './info';
 import { openApiDocument } from './openapi';
+import { encodeJson } from './answer';
 import { readJsonBody } from './body';
+import { bodyReader } from './bodyReader';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
 import type { AppDeps } from './deps';
@@ -32,7 +34,8 @@ export function createApp(deps: AppDeps): express.Express {
   const limit = config.maxPayloadBytes === 0 ? Number.MAX_SAFE_INTEGER : config.maxPayloadBytes;
   // Read every body as bytes: the codec is chosen from Content-Type afterwards, so a charset
   // parameter or a JSON Lines body under application/json never trips a parser in front of us.
-  app.use(express.raw({ type: () => true, limit }));
+  // The reader checks the payload, record and memory budgets as the bytes arrive (bodyReader.ts).
+  app.use(bodyReader({ maxBytes: config.maxPayloadBytes, budgets: config.budgets }));
 
   const ping = (_req: Request, res: Response): void => {
     if (state.ready) res.status(200).end();
@@ -74,8 +77,9 @@ export function createApp(deps: AppDeps): express.Express {
   const jsonRoute =
     (handler: (ctx: RequestContext, body: unknown, attributes: BodyOptions) => Promise<unknown>) =>
     async (req: Request, res: Response): Promise<void> => {
-      const ctx = createContext(state, req, res);
-      res.json(await handler(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))));
+      const ctx = createContext(state, req, res, config);
+      const answer = encodeJson(await handler(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))), config.budgets.maxResponseBytes);
+      res.type('application/json').send(answer);
     };
   app.post('/rerank', jsonRoute(teiRerank));
   app.post('/predict', jsonRoute(teiPredict));
@@ -91,7 +95,9 @@ export function createApp(deps: AppDeps): express.Express {
 
   // The SageMaker runtime's InvokeEndpoint path, for local development against this container.
   app.post('/endpoints/:name/invocations', markVariant, (req, res) => invocations(deps, req, res));
-  app.use('/endpoints/:name/invocations', modelErrorHandler(limit));
+  // Matched on the raw path, not a :name pattern: a name that does not decode (%ZZ) must still get
+  // the ModelError envelope of this route.
+  app.use(onEndpointPath(modelErrorHandler(limit)));
 
   app.use((req, _res, next) => next(new AppError('NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(limit));

@@ -78,14 +78,15 @@ export function decodeBody(req: Request): DecodedBody {
   if (charset === undefined || UTF8_LABELS.has(charset)) {
     const text = stripBom(b.toString('utf8'));
     if (isUtf8(b)) return { text };
+    // Lines end where records.ts splits them: \n, \r\n or a lone \r (bytes no UTF-8 sequence contains).
     const invalidLines = new Map<number, AppError>();
     let line = 0;
     for (let start = 0; start <= b.length; line++) {
-      let end = b.indexOf(0x0a, start);
-      if (end < 0) end = b.length;
+      let end = start;
+      while (end < b.length && b[end] !== 0x0a && b[end] !== 0x0d) end++;
       const lineBytes = b.subarray(start, end);
       if (!isUtf8(lineBytes)) invalidLines.set(line, utf8Error(lineBytes, 'record'));
-      start = end + 1;
+      start = end + (b[end] === 0x0d && b[end + 1] === 0x0a ? 2 : 1);
     }
     return { text, invalid: utf8Error(b, 'request body'), invalidLines };
   }
@@ -98,7 +99,14 @@ export function decodeBody(req: Request): DecodedBody {
   try {
     return { text: decoder.decode(b) };
   } catch {
-    return { text: new TextDecoder(charset).decode(b), invalid: new AppError('Validation', `request body is not valid ${charset}; send UTF-8 text or name the charset it is in`) };
+    const text = stripBom(new TextDecoder(charset).decode(b));
+    const invalid = new AppError('Validation', `request body is not valid ${charset}; send UTF-8 text or name the charset it is in`);
+    // Per line (JSON Lines): the lines where the lenient decoder had to put U+FFFD are the bad ones.
+    const invalidLines = new Map<number, AppError>();
+    text.split(/\r\n|\n|\r/).forEach((l, i) => {
+      if (l.includes('\ufffd')) invalidLines.set(i, new AppError('Validation', `record is not valid ${charset}`));
+    });
+    return { text, invalid, invalidLines };
   }
 }
 

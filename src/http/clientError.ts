@@ -15,7 +15,7 @@ function describe(code: string | undefined): { status: number; message: string }
     case 'HPE_HEADER_OVERFLOW':
       return { status: 431, message: 'request headers are larger than the server accepts (16 KiB); send fewer or shorter headers' };
     case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return { status: 408, message: 'the request headers did not arrive in time; the connection is closed' };
+      return { status: 408, message: 'the request did not arrive in time (HEADERS_TIMEOUT for the headers, BODY_TIMEOUT for the whole request); the connection is closed' };
     case 'HPE_INVALID_CONTENT_LENGTH':
     case 'HPE_UNEXPECTED_CONTENT_LENGTH':
       return { status: 400, message: 'the Content-Length header is invalid (not a number, or sent together with Transfer-Encoding)' };

@@ -3,6 +3,7 @@
  * the client goes away or the deadline passes, and a place to put per-stage timings.
  */
 import type { Request, Response } from 'express';
+import type { Budgets } from '../config';
 import { AppError } from '../errors';
 import type { Reranker, StageTimings } from '../engine/reranker';
 import type { ServerState } from './state';
@@ -10,6 +11,10 @@ import type { ServerState } from './state';
 export interface RequestContext {
   readonly reranker: Reranker;
   readonly signal: AbortSignal;
+  /** Limits on this request's work (config.budgets): handlers check them before doing it. */
+  readonly budgets: Budgets;
+  /** The payload limit in bytes (0: none): also bounds text a handler builds from the body. */
+  readonly maxPayloadBytes: number;
   /**
    * Adds a scoring call's timings to the response headers, and its pairs and tokens to the request
    * log line and metrics (res.locals.usage); summed when a request makes several calls.
@@ -32,7 +37,7 @@ const TIMING_HEADERS: ReadonlyArray<[keyof StageTimings, string]> = [
   ['totalMs', 'x-total-time'],
 ];
 
-export function createContext(state: ServerState, req: Request, res: Response): RequestContext {
+export function createContext(state: ServerState, req: Request, res: Response, limits: { budgets: Budgets; maxPayloadBytes: number }): RequestContext {
   const reranker = requireReranker(state);
   const signal = res.locals.abortSignal as AbortSignal;
   const sum: Record<keyof StageTimings, number> = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
@@ -40,6 +45,8 @@ export function createContext(state: ServerState, req: Request, res: Response): 
   return {
     reranker,
     signal,
+    budgets: limits.budgets,
+    maxPayloadBytes: limits.maxPayloadBytes,
     addTimings(t, usage) {
       if (usage) {
         const u = res.locals.usage as { pairs: number; tokens: number } | undefined;

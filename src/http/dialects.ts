@@ -8,7 +8,8 @@
  *   any other {inputs}                                 TEI predict
  * The HF rule needs every element to be a two-string array or an object with `text`, so TEI
  * predict keeps its own batches (`["a", "b"]`, `[["a"], ["b", "c"]]`, texts). Each dialect returns
- * its JSON answer and the scores in input order (one CSV row).
+ * its JSON answer and the scores in input order (one CSV row; with top_n, the cells of documents
+ * left out are empty).
  */
 import { AppError } from '../errors';
 import type { RequestContext } from './context';
@@ -56,8 +57,7 @@ export const DIALECTS: readonly Dialect[] = [
     matches: (b) => 'query' in b && 'texts' in b,
     handle: async (ctx, b, a) => {
       const ranked = await teiRerank(ctx, b, a);
-      const byIndex = [...ranked].sort((x, y) => x.index - y.index);
-      return { body: ranked, csv: byIndex.map((r) => r.score) };
+      return { body: ranked, csv: inInputOrder(ranked.map((r) => [r.index, r.score]), (b.texts as unknown[]).length) };
     },
   },
   {
@@ -66,8 +66,7 @@ export const DIALECTS: readonly Dialect[] = [
     matches: (b) => 'query' in b && 'documents' in b,
     handle: async (ctx, b, a) => {
       const out = await cohereRerankV1(ctx, b, a);
-      const byIndex = [...out.results].sort((x, y) => x.index - y.index);
-      return { body: out, csv: byIndex.map((r) => r.relevance_score) };
+      return { body: out, csv: inInputOrder(out.results.map((r) => [r.index, r.relevance_score]), (b.documents as unknown[]).length) };
     },
   },
   {
@@ -86,10 +85,21 @@ export const DIALECTS: readonly Dialect[] = [
     handle: async (ctx, b, a) => {
       const out = await teiPredict(ctx, b, a);
       const rows = Array.isArray(out[0]) ? (out as Array<Array<{ score: number; label: string }>>) : [out as Array<{ score: number; label: string }>];
-      return { body: out, csv: rows.map((r) => r[0]?.label ?? '') };
+      // One cell per input: the score of a one-label model; label and score of the best label otherwise.
+      return { body: out, csv: rows.flatMap((r) => (r.length === 1 ? [r[0]!.score] : [r[0]?.label ?? '', r[0]?.score ?? ''])) };
     },
   },
 ];
+
+/**
+ * A CSV row in input order: cell i is document i's score, empty for a document that top_n left
+ * out, so the position still says which document each score belongs to.
+ */
+function inInputOrder(scored: ReadonlyArray<readonly [number, number]>, documents: number): Array<number | string> {
+  const row = new Array<number | string>(documents).fill('');
+  for (const [index, score] of scored) row[index] = score;
+  return row;
+}
 
 /** The accepted shapes, for 422 messages and docs. */
 export const ACCEPTED_SHAPES = DIALECTS.map((d) => d.shape).join('; ');

@@ -22,7 +22,7 @@ export function toAppError(e: unknown, limitBytes: number): AppError {
 export function errorHandler(limitBytes: number) {
   return (e: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appErr = toAppError(e, limitBytes);
-    if (appErr.status >= 500 && appErr.errorType !== 'Unhealthy') log.error('request failed', { path: req.path, error: appErr.message });
+    if (appErr.status >= 500 && appErr.errorType !== 'Unhealthy') log.error('request failed', { path: req.originalUrl.split('?')[0]!.slice(0, 256), error: appErr.message });
     res.locals.errorType = appErr.errorType;
     if (res.headersSent) {
       res.end();

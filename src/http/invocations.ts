@@ -3,9 +3,16 @@
  * dialect. Several records (JSON Lines, a MultiRecord batch sent as application/json, or CSV rows
  * of query,document) give exactly one output line per input line, in order; a bad record gets an
  * error line of its own unless BATCH_STRICT=true.
+ *
+ * Under application/json a body that is not one JSON value is read as MultiRecord JSON Lines only
+ * when its first line is a JSON value by itself: a pretty-printed object with a syntax error is a
+ * 422 for the body, not a 200 with an error per line. Splitting, CSV parsing, running the records
+ * and encoding the answer all stay within the budgets (MAX_RECORDS, MAX_RESPONSE_MB) and yield to
+ * the event loop between slices (records.ts, answer.ts).
  */
 import type { Request, Response } from 'express';
 import { AppError, isAppError } from '../errors';
+import { encodeJson, encodeLines } from './answer';
 import type { AppDeps } from './deps';
 import { decodeBody, parseJson } from './body';
 import { createContext, type RequestContext } from './context';
@@ -15,6 +22,8 @@ import { toAppError } from './errorHandler';
 import { scorePairs } from './handlers/scoring';
 import { CONTENT_TYPE, requestFormat, responseFormat, type BodyFormat } from './media';
 import { parseCustomAttributes, resolveOptions, type BodyOptions } from './options';
+import { pairsOf, runRecords, splitRecords } from './records';
+import { Slicer } from './slices';
 
 type Line = { ok: true; body: unknown; csv: ReadonlyArray<number | string> } | { ok: false; error: AppError };
 
@@ -25,8 +34,10 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
   const text = decoded.text;
   if (text.trim() === '') throw new AppError('Empty', 'the request body is empty');
   const attrs = parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'));
-  const ctx = createContext(deps.state, req, res);
+  const ctx = createContext(deps.state, req, res, deps.config);
   if (attrs && req.get('x-amzn-sagemaker-custom-attributes')) res.setHeader('X-Amzn-SageMaker-Custom-Attributes', req.get('x-amzn-sagemaker-custom-attributes')!);
+  const { budgets } = deps.config;
+  const slicer = new Slicer(ctx.signal);
 
   if (inFormat === 'json') {
     const single = tryParse(text);
@@ -34,14 +45,18 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
       if (decoded.invalid) throw decoded.invalid;
       const d = pickDialect(single.value);
       const r = await d.handle(ctx, single.value as Record<string, unknown>, attrs);
-      send(res, outFormat, [{ ok: true, body: r.body, csv: r.csv }], false);
+      await send(res, outFormat, [{ ok: true, body: r.body, csv: r.csv }], false, budgets.maxResponseBytes, slicer);
       return;
     }
-    if (!text.trim().includes('\n')) throw decoded.invalid ?? single.error;
+    if (!looksLikeJsonLines(text)) throw decoded.invalid ?? single.error;
   }
   // Invalid bytes fail a CSV body as a whole (a quoted field may span lines); in JSON Lines only their own line.
   if (decoded.invalid && (inFormat === 'csv' || !decoded.invalidLines)) throw decoded.invalid;
-  const lines = inFormat === 'csv' ? await csvRecords(ctx, text, attrs) : await jsonLinesRecords(ctx, text, attrs, decoded.invalidLines);
+  const capacity = Math.max(1, Math.floor(deps.config.maxConcurrentRequests / 2));
+  const lines =
+    inFormat === 'csv'
+      ? await csvRecords(ctx, text, attrs, budgets.maxRecords, capacity, deps.config.maxClientBatchSize, slicer)
+      : await jsonLinesRecords(ctx, await splitRecords(text, budgets.maxRecords, slicer), attrs, capacity, slicer, decoded.invalidLines);
   if (deps.config.batchStrict) {
     const bad = lines.findIndex((l) => !l.ok);
     if (bad >= 0) {
@@ -49,7 +64,7 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
       throw new AppError(e.errorType, `record ${bad + 1}: ${e.message}`);
     }
   }
-  send(res, outFormat, lines, true);
+  await send(res, outFormat, lines, true, budgets.maxResponseBytes, slicer);
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: AppError } {
@@ -60,33 +75,56 @@ function tryParse(text: string): { ok: true; value: unknown } | { ok: false; err
   }
 }
 
-/** Records of a JSON Lines body; the final newline does not start a record, a blank line inside does. */
-function splitLines(text: string): string[] {
-  const lines = text.split(/\r?\n/);
-  while (lines.length > 0 && lines[lines.length - 1]!.trim() === '') lines.pop();
-  return lines;
+/** MultiRecord JSON Lines under application/json: several lines, the first non-blank one a JSON value of its own. */
+function looksLikeJsonLines(text: string): boolean {
+  const re = /\r\n|\n|\r/g;
+  let start = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
+    const line = text.slice(start, m.index);
+    start = m.index + m[0].length;
+    if (line.trim() !== '') return tryParse(line).ok && text.slice(start).trim() !== '';
+  }
+  return false;
 }
 
-async function jsonLinesRecords(ctx: RequestContext, text: string, attrs: BodyOptions, invalidLines?: ReadonlyMap<number, AppError>): Promise<Line[]> {
-  return Promise.all(
-    splitLines(text).map(async (line, i): Promise<Line> => {
+async function jsonLinesRecords(ctx: RequestContext, lines: string[], attrs: BodyOptions, capacity: number, slicer: Slicer, invalidLines?: ReadonlyMap<number, AppError>): Promise<Line[]> {
+  const parsed = new Array<{ value: unknown } | { error: AppError }>(lines.length);
+  const prepare = (i: number): number => {
+    const line = lines[i]!;
+    try {
+      const invalid = invalidLines?.get(i);
+      if (invalid) throw invalid;
+      if (line.trim() === '') throw new AppError('Empty', 'empty record');
+      const value = parseJson(line, 'record');
+      parsed[i] = { value };
+      return pairsOf(value);
+    } catch (e) {
+      parsed[i] = { error: toAppError(e, 0) };
+      return 0;
+    }
+  };
+  return runRecords(
+    lines.length,
+    prepare,
+    async (i): Promise<Line> => {
+      const p = parsed[i]!;
+      parsed[i] = undefined as never; // the parsed value is not needed after this record
+      if ('error' in p) return { ok: false, error: p.error };
       try {
-        const invalid = invalidLines?.get(i);
-        if (invalid) throw invalid;
-        if (line.trim() === '') throw new AppError('Empty', 'empty record');
-        const value = parseJson(line, 'record');
-        const r = await pickDialect(value).handle(ctx, value as Record<string, unknown>, attrs);
+        const r = await pickDialect(p.value).handle(ctx, p.value as Record<string, unknown>, attrs);
         return { ok: true, body: r.body, csv: r.csv };
       } catch (e) {
         return { ok: false, error: recordError(e, ctx) };
       }
-    }),
+    },
+    capacity,
+    slicer,
   );
 }
 
 /** CSV rows of query,document; an optional header row "query,document" is answered by a header row. */
-async function csvRecords(ctx: RequestContext, text: string, attrs: BodyOptions): Promise<Line[]> {
-  const rows = parseCsv(text);
+async function csvRecords(ctx: RequestContext, text: string, attrs: BodyOptions, maxRecords: number, capacity: number, maxBatch: number, slicer: Slicer): Promise<Line[]> {
+  const rows = await parseCsv(text, maxRecords, slicer);
   // Trailing blank lines are not records; a trailing row of empty fields (",") is.
   while (rows.length > 0 && rows[rows.length - 1]!.fields.length === 1 && rows[rows.length - 1]!.fields[0]!.trim() === '') rows.pop();
   const opts = resolveOptions({}, attrs);
@@ -104,22 +142,30 @@ async function csvRecords(ctx: RequestContext, text: string, attrs: BodyOptions)
       at.push(i);
     }
   });
-  if (pairs.length > 0) {
+  // Rows are scored in slices the server can hold at once (never more than one request may send).
+  const slice = Math.max(1, Math.min(capacity, maxBatch));
+  for (let from = 0; from < pairs.length; from += slice) {
+    const part = pairs.slice(from, from + slice);
+    const rowsOf = at.slice(from, from + slice);
     try {
-      const { scores } = await scorePairs(ctx, pairs, opts);
-      at.forEach((row, k) => (out[row] = { ok: true, body: { score: scores[k]! }, csv: [scores[k]!] }));
+      const { scores } = await scorePairs(ctx, part, opts);
+      rowsOf.forEach((row, k) => (out[row] = { ok: true, body: { score: scores[k]! }, csv: [scores[k]!] }));
     } catch (e) {
-      if (!isAppError(e) || e.status >= 500 || e.errorType === 'Overloaded') throw e;
+      if (!isAppError(e) || e.status >= 500 || e.errorType === 'Overloaded' || ctx.signal.aborted) throw e;
       // One bad pair (e.g. too long with truncate=false) must not fail the file: score rows one by one.
-      await Promise.all(
-        at.map(async (row, k) => {
+      await runRecords(
+        part.length,
+        () => 1,
+        async (k) => {
           try {
-            const { scores } = await scorePairs(ctx, [pairs[k]!], opts);
-            out[row] = { ok: true, body: { score: scores[0]! }, csv: [scores[0]!] };
+            const { scores } = await scorePairs(ctx, [part[k]!], opts);
+            out[rowsOf[k]!] = { ok: true, body: { score: scores[0]! }, csv: [scores[0]!] };
           } catch (err) {
-            out[row] = { ok: false, error: recordError(err, ctx) };
+            out[rowsOf[k]!] = { ok: false, error: recordError(err, ctx) };
           }
-        }),
+        },
+        capacity,
+        slicer,
       );
     }
   }
@@ -133,13 +179,16 @@ function recordError(e: unknown, ctx: RequestContext): AppError {
   return err;
 }
 
-function send(res: Response, format: BodyFormat, lines: Line[], multi: boolean): void {
-  res.setHeader('content-type', CONTENT_TYPE[format]);
+async function send(res: Response, format: BodyFormat, lines: Line[], multi: boolean, maxBytes: number, slicer: Slicer): Promise<void> {
+  let body: string;
   if (format === 'csv') {
-    res.send(lines.map((l) => (l.ok ? csvRow(l.csv) : csvRow([`error: ${l.error.errorType}: ${l.error.message}`]))).join('\n') + '\n');
-    return;
+    body = await encodeLines(lines, (l) => (l.ok ? csvRow(l.csv) : csvRow([`error: ${l.error.errorType}: ${l.error.message}`])), maxBytes, slicer);
+  } else if (!multi && format === 'json') {
+    const l = lines[0]!;
+    body = encodeJson(l.ok ? l.body : l.error.toJSON(), maxBytes);
+  } else {
+    body = await encodeLines(lines, (l) => JSON.stringify(l.ok ? l.body : l.error.toJSON()), maxBytes, slicer);
   }
-  const encoded = lines.map((l) => JSON.stringify(l.ok ? l.body : l.error.toJSON()));
-  if (!multi && format === 'json') res.send(encoded[0]);
-  else res.send(encoded.join('\n') + '\n');
+  res.setHeader('content-type', CONTENT_TYPE[format]);
+  res.send(body);
 }

@@ -3,6 +3,7 @@
  * deadline passes (so the request's queued pairs are dropped), the request metrics, one log line
  * per request with the SageMaker inference id, and the in-flight count used for draining on SIGTERM.
  */
+import { setMaxListeners } from 'node:events';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, type ErrorType } from '../errors';
 import { logger } from '../log';
@@ -25,11 +26,17 @@ const QUIET = new Set(['/ping', '/health', '/metrics']);
 /** Fixed route names for requests that failed before routing (413, 415 ...): a label must not take any path a client sends. */
 const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters']);
 
+/** The path as sent: req.path is relative to a mount point while a mounted handler runs. */
+function pathOf(req: Request): string {
+  return req.originalUrl.split('?')[0]!;
+}
+
 function routeOf(req: Request): string {
   const routed = (req.route as { path?: unknown } | undefined)?.path;
   if (typeof routed === 'string') return routed;
-  if (KNOWN.has(req.path)) return req.path;
-  if (/^\/endpoints\/[^/]+\/invocations$/.test(req.path)) return '/endpoints/:name/invocations';
+  const path = pathOf(req);
+  if (KNOWN.has(path)) return path;
+  if (/^\/endpoints\/[^/]+\/invocations$/.test(path)) return '/endpoints/:name/invocations';
   return 'other';
 }
 
@@ -46,6 +53,10 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const t0 = performance.now();
     const controller = new AbortController();
+    // Every record of a multi-record body in flight (at most 64, records.ts) listens on this one
+    // signal and stops listening when it ends: past Node's default of 10 that is not a leak, so
+    // no MaxListenersExceededWarning on stderr.
+    setMaxListeners(0, controller.signal);
     res.locals.abortSignal = controller.signal;
     const counted = !QUIET.has(req.path);
     if (state.phase === 'draining') res.setHeader('connection', 'close');
@@ -98,7 +109,7 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
         log.info('request', {
           method: req.method,
           route,
-          path: req.path,
+          path: pathOf(req).slice(0, 256),
           status,
           total_ms: ms(seconds * 1000),
           ...(usage ? { pairs: usage.pairs, tokens: usage.tokens } : {}),

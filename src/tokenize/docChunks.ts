@@ -95,10 +95,21 @@ export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string
   const queryCut = q.length > qMax;
   if (queryCut) q = q.subarray(0, qMax);
   const window = room - q.length;
-  const stride = Math.max(0, Math.min(opts.stride ?? Math.min(64, Math.floor(window / 4)), window - 1));
+  // A stride near the window would move each window forward by a token or two: one window per
+  // token of the document. At most half a window keeps the windows at most twice the tokens.
+  const maxStride = Math.floor(window / 2);
+  if (opts.stride !== undefined && opts.stride > maxStride) {
+    throw new AppError(
+      'Validation',
+      `chunk_stride ${opts.stride} is more than half of the ${window}-token document window (model window ${opts.maxLength} less the query and special tokens); use at most ${maxStride}, so that each window moves forward by half a window or more`,
+    );
+  }
+  const stride = Math.max(0, opts.stride ?? Math.min(64, Math.floor(window / 4)));
   const maxChunks = opts.maxChunks ?? Number.POSITIVE_INFINITY;
 
   const n = words.ids.length;
+  const needed = Math.min(maxChunks, windowCount(n, window, stride));
+  if (opts.maxWindows !== undefined && needed > opts.maxWindows) throw tooManyWindows(needed, opts.maxWindows);
   const pairs: EncodedPair[] = [];
   const spans: Array<readonly [number, number]> = [];
   let start = 0;
@@ -110,4 +121,31 @@ export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string
     if (pairs.length >= maxChunks) return { pairs, spans, complete: false };
     start = end - stride;
   }
+}
+
+/** Windows of `window` tokens, `stride` shared, that cover n tokens: arithmetic, nothing built. */
+export function windowCount(n: number, window: number, stride: number): number {
+  return n <= window ? 1 : 1 + Math.ceil((n - window) / (window - stride));
+}
+
+export function tooManyWindows(needed: number, max: number): AppError {
+  return new AppError(
+    'Validation',
+    `long_documents=chunk needs ${needed} windows or more for this request, more than MAX_CHUNK_WINDOWS=${max}; send shorter documents, set max_chunks_per_doc, or use long_documents=truncate`,
+  );
+}
+
+/**
+ * A lower bound of a document's tokens, counted without tokenizing: every space-led piece
+ * (docChunks' unit) gives at least one token.
+ */
+export function minTokens(doc: string): number {
+  let pieces = 0;
+  let prevSpace = true;
+  for (let i = 0; i < doc.length; i++) {
+    const space = doc.charCodeAt(i) <= 0x20;
+    if (!space && prevSpace) pieces++;
+    prevSpace = space;
+  }
+  return pieces;
 }

@@ -5,8 +5,9 @@
  * front for right truncation and from the back for left (left: measured, not documented). The
  * kept length can exceed max_length by the rest of the last split, and pair truncation
  * (longest_first) compares these kept lengths, so matching them is what makes truncated pairs
- * HF-identical. It also skips the model for the rest of a long document (normalizing and
- * pre-tokenizing still cover the whole text, as in Rust).
+ * HF-identical. It also skips the model for the rest of a long document, and with right truncation
+ * tries a word-aligned prefix first, so a 5 MB document costs the tokenizer what its first few
+ * thousand characters cost (encodeUpTo).
  *
  * This mirrors `Tokenizer.encode_text` of @huggingface/tokenizers 0.2 (sections around added
  * tokens, normalizer, pre-tokenizer, model), calling the model once per split as Rust does.
@@ -148,11 +149,29 @@ export class SplitTokenizer {
    * whether splits were left out.
    */
   encodeUpTo(text: string, stop?: EarlyStop): { ids: Int32Array; cut: boolean } {
-    if (text.length === 0) return { ids: new Int32Array(0), cut: false };
+    if (stop && stop.direction === 'right' && text.length > stop.maxTokens * PREFIX_CHARS_PER_TOKEN) {
+      // Normalizing and pre-tokenizing cover the whole text before the model runs: 5 MB of text
+      // kept a tokenizer busy for seconds to keep 512 tokens. The splits before a space that ends
+      // a word are the same in a prefix as in the whole text (the normalizers and pre-tokenizers
+      // of these tokenizers are local; a word that follows a space starts a split), so when the
+      // prefix alone reaches the stop, its kept splits are exactly the whole text's.
+      const at = wordEndAfter(text, stop.maxTokens * PREFIX_CHARS_PER_TOKEN);
+      if (at > 0) {
+        const r = this.encodeSplits(text.slice(0, at), stop);
+        if (r.reached) return { ids: r.ids, cut: true };
+      }
+    }
+    const r = this.encodeSplits(text, stop);
+    return { ids: r.ids, cut: r.cut };
+  }
+
+  private encodeSplits(text: string, stop: EarlyStop | undefined): { ids: Int32Array; cut: boolean; reached: boolean } {
+    if (text.length === 0) return { ids: new Int32Array(0), cut: false, reached: false };
     const reverse = stop?.direction === 'left';
     const parts: number[][] = [];
     let count = 0;
     let cut = false;
+    let reached = false;
     const it = this.splits(text, reverse);
     for (let next = it.next(); !next.done; next = it.next()) {
       const { ids, added } = next.value;
@@ -161,6 +180,7 @@ export class SplitTokenizer {
       // Rust counts added tokens (e.g. a literal [SEP] in the text) but checks the limit only
       // after tokenizing a split with the model (measured against tokenizers 0.23.2).
       if (stop && !added && count >= stop.maxTokens) {
+        reached = true;
         cut = !it.next().done;
         break;
       }
@@ -172,6 +192,17 @@ export class SplitTokenizer {
       out.set(p, at);
       at += p.length;
     }
-    return { ids: out, cut };
+    return { ids: out, cut, reached };
   }
+}
+
+/** With right truncation, texts longer than this many chars per kept token are first tried as a prefix. */
+const PREFIX_CHARS_PER_TOKEN = 16;
+
+/** The index of the first space at or after `from` that follows a non-whitespace char; -1 if none. */
+function wordEndAfter(text: string, from: number): number {
+  for (let i = text.indexOf(' ', from); i > 0; i = text.indexOf(' ', i + 1)) {
+    if (!/\s/.test(text[i - 1]!)) return i;
+  }
+  return -1;
 }

@@ -2,6 +2,12 @@
  * A pool of tokenizer worker threads. A request is split into contiguous shards spread over the
  * least-busy workers (so one large request uses every core), and the packed shards are joined in
  * order. Errors thrown in a worker come back with their error_type and status.
+ *
+ * Fair and cancellable: a worker holds at most PER_WORKER tasks (one running, one ready so it never
+ * idles); the rest wait here, one queue per request (its AbortSignal), and the next task is taken
+ * from the requests in turn. A small request therefore waits for at most a task or two of a large
+ * one, not for all of it; and the queued tasks of a request whose client left or whose deadline
+ * passed are dropped when its signal fires, so it stops using tokenizer time.
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -21,7 +27,32 @@ export interface TokenizerPoolOptions {
 /** Fewer pairs than this per shard cost more in messaging than a second thread saves. */
 const MIN_SHARD = 16;
 
+/** The queue key of tasks that belong to no request (warm-up, tests). */
+const UNOWNED = Symbol('unowned');
+
+function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new AppError('Timeout', 'the request was cancelled');
+}
+
 const WORKER_FILE = path.join(__dirname, 'tokenizeWorker' + path.extname(__filename));
+
+/** Tasks a worker holds at once: one running and one ready to start. */
+const PER_WORKER = 2;
+
+interface Task {
+  readonly size: number;
+  readonly message: (id: number) => ToWorker;
+  readonly resolve: (p: PackedPairs) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** Tasks of one request waiting for a worker. */
+interface OwnerQueue {
+  readonly tasks: Task[];
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
+}
 
 interface Pending {
   readonly size: number;
@@ -52,6 +83,8 @@ export class TokenizerPool {
   private readonly workers = new Set<Worker>();
   private nextId = 1;
   private closing = false;
+  /** Requests with tasks waiting, in turn order (a Map keeps insertion order). */
+  private readonly waiting = new Map<AbortSignal | symbol, OwnerQueue>();
 
   private constructor(private readonly init: WorkerInit) {}
 
@@ -73,23 +106,25 @@ export class TokenizerPool {
   }
 
   /** Encodes pairs; pair i of the result is input pair i. A null second text means one text. */
-  async encodePairs(pairs: readonly TextPair[], opts: EncodeOptions): Promise<PackedPairs> {
+  async encodePairs(pairs: readonly TextPair[], opts: EncodeOptions, signal?: AbortSignal): Promise<PackedPairs> {
     if (pairs.length === 0) return concatPacked([]);
-    const parts = await this.fanOut(pairs, (id, base, shard) => ({ type: 'pairs', id, base, pairs: shard, opts }));
+    const parts = await this.fanOut(pairs, (id, base, shard) => ({ type: 'pairs', id, base, pairs: shard, opts }), signal);
     return concatPacked(parts);
   }
 
   /** Overlapping windows for each (query, doc); window w belongs to pair pairIndex[w]. */
-  async encodeDocChunks(pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkOptions): Promise<PackedChunks> {
+  async encodeDocChunks(pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkOptions, signal?: AbortSignal): Promise<PackedChunks> {
     if (pairs.length === 0) return concatChunks([]);
-    const parts = await this.fanOut(pairs, (id, base, shard) => ({ type: 'chunks', id, base, pairs: shard, opts }));
+    const parts = await this.fanOut(pairs, (id, base, shard) => ({ type: 'chunks', id, base, pairs: shard, opts }), signal);
     return concatChunks(parts as PackedChunks[]);
   }
 
   async close(): Promise<void> {
     this.closing = true;
     const slots = this.slots.splice(0);
-    for (const s of slots) this.failAll(s, new AppError('Unhealthy', 'tokenizer pool closed'));
+    const closed = new AppError('Unhealthy', 'tokenizer pool closed');
+    for (const s of slots) this.failAll(s, closed);
+    for (const key of [...this.waiting.keys()]) this.dropQueue(key, closed);
     const workers = [...this.workers];
     this.workers.clear();
     await Promise.all(workers.map((w) => w.terminate()));
@@ -98,6 +133,7 @@ export class TokenizerPool {
   private async fanOut<P extends TextPair>(
     pairs: readonly P[],
     message: (id: number, base: number, shard: readonly P[]) => ToWorker,
+    signal: AbortSignal | undefined,
   ): Promise<PackedPairs[]> {
     if (this.closing) throw new AppError('Unhealthy', 'tokenizer pool closed');
     const shards = Math.max(1, Math.min(this.slots.length, Math.floor(pairs.length / MIN_SHARD)));
@@ -105,7 +141,7 @@ export class TokenizerPool {
     const runs: Promise<PackedPairs>[] = [];
     for (let base = 0; base < pairs.length; base += per) {
       const shard = pairs.slice(base, base + per);
-      runs.push(this.dispatch(shard.length, (id) => message(id, base, shard)));
+      runs.push(this.enqueue(shard.length, (id) => message(id, base, shard), signal));
     }
     // Wait for all shards so the reported error is the first failing pair, not the first to fail.
     const settled = await Promise.allSettled(runs);
@@ -114,15 +150,54 @@ export class TokenizerPool {
     return settled.map((s) => (s as PromiseFulfilledResult<PackedPairs>).value);
   }
 
-  private dispatch(size: number, message: (id: number) => ToWorker): Promise<PackedPairs> {
-    const slot = this.slots.reduce<Slot | undefined>((best, s) => (!best || s.load < best.load ? s : best), undefined);
-    if (!slot) return Promise.reject(new AppError('Backend', 'no tokenizer worker is running'));
-    const id = this.nextId++;
+  /** Queues a task under its request; pump() hands it to a worker in turn. */
+  private enqueue(size: number, message: (id: number) => ToWorker, signal: AbortSignal | undefined): Promise<PackedPairs> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<PackedPairs>((resolve, reject) => {
-      slot.outstanding.set(id, { size, resolve, reject });
-      slot.load += size;
-      slot.worker.postMessage(message(id));
+      const key = signal ?? UNOWNED;
+      let q = this.waiting.get(key);
+      if (!q) {
+        const onAbort = signal ? (): void => this.dropQueue(key, abortReason(signal)) : undefined;
+        if (signal && onAbort) signal.addEventListener('abort', onAbort, { once: true });
+        q = { tasks: [], signal, onAbort };
+        this.waiting.set(key, q);
+      }
+      q.tasks.push({ size, message, resolve, reject });
+      this.pump();
     });
+  }
+
+  /** Rejects every queued task of one request and forgets the queue. */
+  private dropQueue(key: AbortSignal | symbol, e: Error): void {
+    const q = this.waiting.get(key);
+    if (!q) return;
+    this.waiting.delete(key);
+    if (q.signal && q.onAbort) q.signal.removeEventListener('abort', q.onAbort);
+    for (const t of q.tasks.splice(0)) t.reject(e);
+  }
+
+  /** Gives waiting tasks to workers with room, taking one task from each request in turn. */
+  private pump(): void {
+    for (;;) {
+      const slot = this.slots.reduce<Slot | undefined>((best, s) => (s.outstanding.size < PER_WORKER && (!best || s.load < best.load) ? s : best), undefined);
+      const next = this.waiting.entries().next();
+      if (next.done) return;
+      const [key, q] = next.value;
+      if (!slot) {
+        if (this.slots.length === 0) this.dropQueue(key, new AppError('Backend', 'no tokenizer worker is running'));
+        if (this.slots.length === 0) continue;
+        return;
+      }
+      const task = q.tasks.shift()!;
+      // Move this request to the back of the turn order (or forget it when it has nothing left).
+      this.waiting.delete(key);
+      if (q.tasks.length > 0) this.waiting.set(key, q);
+      else if (q.signal && q.onAbort) q.signal.removeEventListener('abort', q.onAbort);
+      const id = this.nextId++;
+      slot.outstanding.set(id, { size: task.size, resolve: task.resolve, reject: task.reject });
+      slot.load += task.size;
+      slot.worker.postMessage(task.message(id));
+    }
   }
 
   private settle(slot: Slot, id: number): Pending | undefined {
@@ -130,6 +205,8 @@ export class TokenizerPool {
     if (!p) return undefined;
     slot.outstanding.delete(id);
     slot.load -= p.size;
+    // A worker has room again: queueMicrotask so the settled task's own callbacks run first.
+    queueMicrotask(() => this.pump());
     return p;
   }
 
@@ -154,6 +231,7 @@ export class TokenizerPool {
             }
             this.slots.push(slot);
             resolve(slot);
+            this.pump();
             break;
           case 'initError':
             reject(fromWire(msg.error));

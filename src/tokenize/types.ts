@@ -39,6 +39,11 @@ export interface ChunkOptions {
   readonly stride?: number;
   /** Stop after this many windows (the rest of the document is not covered); default no limit. */
   readonly maxChunks?: number;
+  /**
+   * A document that needs more windows than this is a 422 (MAX_CHUNK_WINDOWS), decided from its
+   * token count before any window is built; default no limit.
+   */
+  readonly maxWindows?: number;
 }
 
 /** One document's windows: pairs[i] covers doc.slice(spans[i][0], spans[i][1]). */

@@ -133,8 +133,16 @@ describe('API shapes (demo model)', () => {
     };
     const inOrder = [...direct].sort((a, b) => a.index - b.index).map((d) => d.score);
     assert.deepEqual(await csv({ query: QUERY, texts: DOCS }), inOrder);
-    assert.deepEqual(await csv({ query: QUERY, documents: DOCS, top_n: 1 }), [direct[0]!.score]);
+    // top_n keeps the input-order columns: the left-out documents' cells are empty.
+    const topOne = await postJson(`${s.url}/invocations`, { query: QUERY, documents: DOCS, top_n: 1 }, { accept: 'text/csv' });
+    assert.equal(topOne.status, 200, topOne.text);
+    const cells = topOne.text.trim().split(',');
+    assert.equal(cells.length, DOCS.length);
+    assert.equal(Number(cells[direct[0]!.index]), direct[0]!.score);
+    assert.deepEqual(cells.filter((c) => c === '').length, DOCS.length - 1);
     assert.deepEqual(await csv({ inputs: DOCS.map((d) => [QUERY, d]) }), inOrder);
+    // TEI predict: one score per input (a one-label model), not its label.
+    assert.deepEqual(await csv({ inputs: [QUERY, DOCS[0]] }), [inOrder[0]]);
   });
 
   it('/endpoints/:name/invocations: same answers as /invocations, variant header, ModelError on failure', async () => {

@@ -111,3 +111,18 @@ test('several bad variables are reported at once, each with what it accepts (iss
   assert.equal(logFormatOf({ LOG_FORMAT: 'TEXT' }), 'text');
   assert.equal(logFormatOf({ LOG_FORMAT: 'nonsense' }), 'json');
 });
+
+test('budgets: documented defaults, and bad values fail fast naming the variable', () => {
+  const b = loadConfig({}).budgets;
+  assert.deepEqual(
+    { ...b },
+    { maxRecords: 10_000, maxResponseBytes: 32 * 1024 * 1024, maxRankFields: 64, maxChunkWindows: 1024, maxBodyMemoryBytes: 256 * 1024 * 1024, bodyTimeoutMs: 60_000, headersTimeoutMs: 10_000 },
+  );
+  // The body memory budget follows a larger payload limit, and can never be below one body.
+  assert.equal(loadConfig({ MAX_PAYLOAD_MB: '100' }).budgets.maxBodyMemoryBytes, 400 * 1024 * 1024);
+  assert.throws(() => loadConfig({ MAX_BODY_MEMORY_MB: '4' }), /MAX_BODY_MEMORY_MB.*payload limit/);
+  assert.throws(() => loadConfig({ BODY_TIMEOUT: '5', HEADERS_TIMEOUT: '10' }), /BODY_TIMEOUT.*HEADERS_TIMEOUT/);
+  assert.throws(() => loadConfig({ MAX_RECORDS: '0' }), /MAX_RECORDS/);
+  assert.throws(() => loadConfig({ MAX_RANK_FIELDS: 'many' }), /MAX_RANK_FIELDS/);
+  assert.equal(loadConfig({ MAX_RESPONSE_MB: '0.5', MAX_CHUNK_WINDOWS: '10' }).budgets.maxResponseBytes, 512 * 1024);
+});

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { AppError } from '../../src/errors';
+import { minTokens } from '../../src/tokenize/docChunks';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { DocChunks } from '../../src/tokenize/types';
 import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
@@ -69,7 +70,7 @@ for (const [name, dir] of Object.entries(DIRS)) {
       assert.deepEqual([...c.pairs[0]!.typeIds], [...direct.typeIds]);
     });
 
-    for (const [maxLength, stride] of [[64, 16], [128, undefined], [33, 0], [40, 1000]] as const) {
+    for (const [maxLength, stride] of [[64, 16], [128, undefined], [33, 0], [40, 6]] as const) {
       test(`windows cover the document exactly (max ${maxLength}, stride ${stride ?? 'default'})`, async () => {
         const query = 'which city is the capital?';
         const doc = longDoc(60);
@@ -80,7 +81,7 @@ for (const [name, dir] of Object.entries(DIRS)) {
         assert.ok(c.pairs.length > 1);
         assert.equal(c.complete, true);
         const window = maxLength - enc.template.addedPair - queryLen;
-        const overlap = Math.max(0, Math.min(stride ?? Math.min(64, Math.floor(window / 4)), window - 1));
+        const overlap = stride ?? Math.min(64, Math.floor(window / 4));
         const rebuilt: number[] = [];
         let prevEnd = -1;
         c.pairs.forEach((p, w) => {
@@ -104,6 +105,21 @@ for (const [name, dir] of Object.entries(DIRS)) {
         assert.ok(c.spans.at(-1)![1] >= doc.trimEnd().length, 'the last window reaches the end');
       });
     }
+
+    test('a stride over half the window is a 422 naming chunk_stride; the window budget is checked before any window is built', () => {
+      const doc = longDoc(80);
+      assert.throws(() => enc.encodeDocChunks('q', doc, { maxLength: 48, stride: 1000 }), (e: { status: number; message: string }) => e.status === 422 && /chunk_stride 1000 is more than half/.test(e.message));
+      const all = enc.encodeDocChunks('q', doc, { maxLength: 48, stride: 8 }).pairs.length;
+      assert.ok(all > 3);
+      // The count is arithmetic: exactly the windows the document needs, refused past the budget.
+      assert.equal(enc.encodeDocChunks('q', doc, { maxLength: 48, stride: 8, maxWindows: all }).pairs.length, all);
+      assert.throws(() => enc.encodeDocChunks('q', doc, { maxLength: 48, stride: 8, maxWindows: all - 1 }), (e: { status: number; message: string }) => e.status === 422 && new RegExp(`needs ${all} windows.*MAX_CHUNK_WINDOWS=${all - 1}`).test(e.message));
+    });
+
+    test('minTokens is a floor of the tokens (every space-led piece is a token or more)', () => {
+      for (const doc of [longDoc(40), '  a  b\tc\nd ', '', 'word']) assert.ok(minTokens(doc) <= enc.encodeText(doc).length, doc.slice(0, 40));
+      assert.equal(minTokens('  a  b\tc\nd '), 4);
+    });
 
     test('maxChunks stops early and says so', () => {
       const c = enc.encodeDocChunks('q', longDoc(80), { maxLength: 48, maxChunks: 3 });

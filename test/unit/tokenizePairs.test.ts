@@ -113,6 +113,17 @@ for (const [name, file] of [
       });
     }
 
+    test('a 200 KB document with right truncation (encoded from a word-aligned prefix) matches Rust', async () => {
+      // Mixed text: punctuation, digits, accents, tabs and newlines near where the prefix is cut.
+      const unit = 'Caf\u00e9 no.\t42, "quoted" words\n and (brackets) r\u00e9sum\u00e9s; ';
+      const doc = unit.repeat(Math.ceil(200_000 / unit.length));
+      for (const maxLength of [512, 128, 33]) {
+        const opts: EncodeOptions = { truncate: true, direction: 'right', maxLength };
+        check(enc, await reference(rust, 'which cafe?', doc, maxLength, 'right'), 'which cafe?', doc, opts, `max ${maxLength}`);
+        check(enc, await reference(rust, doc, 'short', maxLength, 'right'), doc, 'short', opts, `long query, max ${maxLength}`);
+      }
+    });
+
     test('a pair exactly at the limit is kept whole; one token over is cut', async () => {
       const [a, b] = ['how tall is the eiffel tower', 'the tower is 330 metres tall and was built in 1889'];
       const full = (await reference(rust, a, b)).ids.length;

@@ -10,6 +10,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import { resolveOptions, type BodyOptions } from '../options';
+import { Slicer } from '../slices';
 import { cohereV1RerankRequest, cohereV2RerankRequest, validate, type CohereV1RerankRequest, type CohereV2RerankRequest } from '../schemas';
 import { scoreDocuments } from './scoreDocuments';
 import { rank, requireRerankerTask } from './teiRerank';
@@ -38,8 +39,9 @@ export interface CohereRerankResponse {
 const DOCS_PER_SEARCH_UNIT = 100;
 
 export async function cohereRerankV1(ctx: RequestContext, body: unknown, attributes: BodyOptions): Promise<CohereRerankResponse> {
+  checkRankFieldsCount(body, ctx.budgets.maxRankFields);
   const req = validate(cohereV1RerankRequest, body, 'rerank request (Cohere v1 / Jina)');
-  const texts = req.documents.map((d, i) => documentText(d, i, req.rank_fields));
+  const texts = await documentTexts(req.documents, req.rank_fields, ctx);
   const documents = req.documents.map((d) => (typeof d === 'string' ? { text: d } : d));
   return respond(ctx, req, texts, documents, attributes, '1');
 }
@@ -80,17 +82,53 @@ async function respond(
   };
 }
 
+/** Before validation, so a list of 700,000 names costs nothing: MAX_RANK_FIELDS. */
+function checkRankFieldsCount(body: unknown, max: number): void {
+  const fields = body !== null && typeof body === 'object' ? (body as { rank_fields?: unknown }).rank_fields : undefined;
+  if (Array.isArray(fields) && fields.length > max) {
+    throw new AppError('Validation', `rank_fields has ${fields.length} names, more than MAX_RANK_FIELDS=${max}; name only the fields to rank on`);
+  }
+}
+
+/**
+ * The texts v1 documents are ranked on, built in slices (slices.ts) and within the payload limit:
+ * rank_fields repeats each field name in every document, so the joined texts can outgrow the body.
+ */
+async function documentTexts(docs: ReadonlyArray<string | Record<string, unknown>>, rankFields: readonly string[] | undefined, ctx: RequestContext): Promise<string[]> {
+  const slicer = new Slicer(ctx.signal);
+  const max = ctx.maxPayloadBytes === 0 ? Number.POSITIVE_INFINITY : ctx.maxPayloadBytes;
+  const out = new Array<string>(docs.length);
+  let chars = 0;
+  for (let i = 0; i < docs.length; i++) {
+    const text = documentText(docs[i]!, i, rankFields);
+    chars += text.length;
+    if (chars > max) {
+      throw new AppError('Validation', `the texts built from the documents${rankFields ? ' and rank_fields' : ''} are longer than the ${(max / 1024 / 1024).toFixed(1)} MiB payload limit (SAGEMAKER_MAX_PAYLOAD_IN_MB / MAX_PAYLOAD_MB); send fewer documents or fields`);
+    }
+    out[i] = text;
+    if ((i & 63) === 0) await slicer.tick();
+  }
+  return out;
+}
+
 /**
  * The text a v1 document is ranked on: a string as is; an object's `text`, or with rank_fields
- * its named fields as "field: value" lines in that order (Cohere's semi-structured format).
+ * its named fields as "field: value" lines in that order (Cohere's semi-structured format). Only
+ * the document's own fields count: `constructor` or `toString` must not read Object.prototype.
  */
 function documentText(doc: string | Record<string, unknown>, i: number, rankFields: readonly string[] | undefined): string {
   if (typeof doc === 'string') return doc;
   if (rankFields) {
-    const lines = rankFields.filter((f) => doc[f] !== undefined && doc[f] !== null).map((f) => `${f}: ${typeof doc[f] === 'string' ? doc[f] : JSON.stringify(doc[f])}`);
-    if (lines.length === 0) throw new AppError('Validation', `documents.${i} has none of the rank_fields (${rankFields.join(', ')})`);
+    const lines: string[] = [];
+    for (const f of rankFields) {
+      if (!Object.hasOwn(doc, f)) continue;
+      const v = doc[f];
+      if (v === undefined || v === null) continue;
+      lines.push(`${f}: ${typeof v === 'string' ? v : JSON.stringify(v)}`);
+    }
+    if (lines.length === 0) throw new AppError('Validation', `documents.${i} has none of the rank_fields (${rankFields.slice(0, 8).join(', ')}${rankFields.length > 8 ? ', ...' : ''})`);
     return lines.join('\n');
   }
-  if (typeof doc.text !== 'string') throw new AppError('Validation', `documents.${i} is an object without a string "text" field; add one or name the fields to rank with rank_fields`);
+  if (!Object.hasOwn(doc, 'text') || typeof doc.text !== 'string') throw new AppError('Validation', `documents.${i} is an object without a string "text" field; add one or name the fields to rank with rank_fields`);
   return doc.text;
 }

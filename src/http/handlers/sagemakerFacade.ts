@@ -26,7 +26,7 @@ export function modelErrorHandler(limitBytes: number) {
     }
     const original = JSON.stringify(err.toJSON());
     const client = err.status < 500;
-    const name = String(req.params.name ?? 'local');
+    const name = endpointName(req.originalUrl);
     res
       .status(424)
       .setHeader('x-amzn-errortype', 'ModelError')
@@ -38,4 +38,23 @@ export function modelErrorHandler(limitBytes: number) {
         LogStreamArn: `arn:aws:logs:local:000000000000:log-group:/aws/sagemaker/Endpoints/${name}`,
       });
   };
+}
+
+const ENDPOINT_PATH = /^\/endpoints\/([^/?#]+)\/invocations\/?(?:[?#]|$)/;
+
+/** The endpoint name of an InvokeEndpoint path, decoded when it decodes, as sent otherwise. */
+function endpointName(originalUrl: string): string {
+  const raw = ENDPOINT_PATH.exec(originalUrl)?.[1] ?? 'local';
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+type ErrorMiddleware = (e: unknown, req: Request, res: Response, next: NextFunction) => void;
+
+/** Runs an error handler only for errors of requests to /endpoints/NAME/invocations. */
+export function onEndpointPath(handler: ErrorMiddleware): ErrorMiddleware {
+  return (e, req, res, next) => (ENDPOINT_PATH.test(req.originalUrl) ? handler(e, req, res, next) : next(e));
 }

@@ -33,7 +33,7 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
   if (long.return_chunk_offsets && !chunk) {
     throw new AppError('Validation', 'return_chunk_offsets needs long_documents="chunk" (with truncation there is no chunk to point at)');
   }
-  const texts = long.max_tokens_per_doc !== undefined ? await ctx.reranker.truncateDocuments(docs, long.max_tokens_per_doc) : docs;
+  const texts = long.max_tokens_per_doc !== undefined ? await ctx.reranker.truncateDocuments(docs, long.max_tokens_per_doc, ctx.signal) : docs;
   const pairs = texts.map((t) => [query, t] as const);
   if (!chunk) {
     const r = await scorePairs(ctx, pairs, opts);
@@ -41,6 +41,7 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
   }
   const r = await ctx.reranker.scoreChunked(pairs, {
     signal: ctx.signal,
+    maxWindows: ctx.budgets.maxChunkWindows,
     ...(long.chunk_stride !== undefined ? { stride: long.chunk_stride } : {}),
     ...(long.max_chunks_per_doc !== undefined ? { maxChunks: long.max_chunks_per_doc } : {}),
   });
