@@ -2,6 +2,8 @@
 # onnxruntime-node's postinstall downloads CUDA provider libraries and fails offline, so installs
 # here skip it; the container build (container/Dockerfile) does not skip.
 export ONNXRUNTIME_NODE_INSTALL ?= skip
+# swagger-ui-dist depends on @scarf/scarf, whose install script reports the download: opt out.
+export SCARF_ANALYTICS ?= false
 NPM ?= npm
 NODE ?= node
 PORT ?= 8080
@@ -10,7 +12,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-quick bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-quick bench-multi bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -51,6 +53,10 @@ bench-quick: build models
 # Shorter: make soak SOAK_ARGS='--minutes 1'
 soak: build models
 	$(NODE) dist/bench/soak.js $(SOAK_ARGS)
+
+# Many queries in one call (POST /rerank/multi) vs 8 separate requests; writes bench/multiQuery.json.
+bench-multi: build
+	$(NODE) dist/bench/multiQuery.js
 
 # S3 download: this downloader vs one plain GetObject (and one with inline MD5), against s3rver.
 bench-s3: build

@@ -75,7 +75,7 @@ function stopper(child: ChildProcess): () => Promise<void> {
 export async function startReranker(modelDir: string, env: Record<string, string> = {}): Promise<Proc> {
   const { child, port, logs } = await start(
     [path.join(DIST, 'src', 'cli.js'), 'serve'],
-    { PORT: '0', HOST: '127.0.0.1', DEVICE: 'cpu', MODEL_DIR: modelDir, SM_MODEL_DIR: '/nonexistent', ...env },
+    { PORT: '0', HOST: '127.0.0.1', DEVICE: 'cpu', MODEL_DIR: modelDir, SM_MODEL_DIR: '/nonexistent', RESULT_CACHE_MB: '0', ...env },
     (line) => {
       // pino writes the message after the fields: match both, in any order.
       const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;

@@ -3,6 +3,7 @@
  * a bad value stops the process with a message that names the variable and what it accepts.
  * docs/sagemaker.md and the README's configuration table document every key below.
  */
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { noCudaReason } from './engine/cudaProbe';
@@ -72,6 +73,16 @@ export interface Config {
 
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
   readonly logFormat: 'json' | 'text';
+
+  /**
+   * API_KEY / API_KEY_FILE: bearer keys every route but /ping, /health and /execution-parameters
+   * requires; empty: no authentication (SageMaker authenticates callers with IAM before the container).
+   */
+  readonly apiKeys: readonly string[];
+  /** UI: the playground at / and the API reference at /docs (default on, off in batch transform mode). */
+  readonly ui: boolean;
+  /** RESULT_CACHE_MB in bytes: the pair-score cache's budget; 0 turns the cache off. */
+  readonly resultCacheBytes: number;
 
   /** FAULT_INJECTION: testing knobs, all off by default (faultInjection() below). */
   readonly faultInjection: { readonly workerExitFile?: string };
@@ -300,6 +311,10 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
 
     logLevel: oneOf(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
     logFormat: oneOf(env, 'LOG_FORMAT', ['json', 'text'] as const, 'json'),
+    apiKeys: apiKeys(env),
+    // A batch transform job has no person looking at pages; everywhere else the pages are on.
+    ui: bool(env, 'UI', !batchMode),
+    resultCacheBytes: Math.round(num(env, 'RESULT_CACHE_MB', 64, 0, 1 << 20) * 1024 * 1024),
     faultInjection: faultInjection(env),
     ...observabilityConfig(env),
   };
@@ -352,6 +367,38 @@ function faultInjection(env: Env): Config['faultInjection'] {
   const m = /^worker-exit:(\/.+)$/.exec(raw);
   if (!m) fail('FAULT_INJECTION', 'worker-exit:/absolute/path (a testing knob; leave it unset)', raw);
   return { workerExitFile: m[1]! };
+}
+
+/**
+ * API_KEY: one key or several, comma-separated; API_KEY_FILE: a file of keys, one per line (or
+ * comma-separated); both may be set. A key is visible ASCII without spaces or commas, so it fits a
+ * header as is. Error messages name the variable, never the key.
+ */
+function apiKeys(env: Env): readonly string[] {
+  const keys: string[] = [];
+  const inline = read(env, 'API_KEY');
+  if (inline !== undefined) keys.push(...splitKeys(inline, 'API_KEY'));
+  const file = read(env, 'API_KEY_FILE');
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = fs.readFileSync(file, 'utf8');
+    } catch (e) {
+      throw new AppError('Config', `invalid API_KEY_FILE: cannot read ${file} (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+    }
+    const fromFile = splitKeys(text, 'API_KEY_FILE');
+    if (fromFile.length === 0) throw new AppError('Config', `invalid API_KEY_FILE: ${file} holds no key`);
+    keys.push(...fromFile);
+  }
+  return [...new Set(keys)];
+}
+
+function splitKeys(text: string, name: string): string[] {
+  const keys = text.split(/[\s,]+/).filter((k) => k !== '');
+  for (const [i, k] of keys.entries()) {
+    if (!/^[\x21-\x7e]+$/.test(k)) throw new AppError('Config', `invalid ${name}: key ${i + 1} has characters outside visible ASCII`);
+  }
+  return keys;
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 export type ErrorType =
   | 'Empty'
+  | 'Unauthorized'
   | 'PayloadTooLarge'
   | 'UnsupportedMediaType'
   | 'Validation'
@@ -19,6 +20,7 @@ export type ErrorType =
 
 export const STATUS_BY_TYPE: Readonly<Record<ErrorType, number>> = Object.freeze({
   Empty: 400,
+  Unauthorized: 401,
   NotFound: 404,
   PayloadTooLarge: 413,
   UnsupportedMediaType: 415,

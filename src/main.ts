@@ -4,10 +4,13 @@
  * then let /ping say 200. Any failure ends the process with one clear line. SIGTERM drains.
  */
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { sha256OfFile } from './artifacts/modelHash';
 import { resolveModel } from './artifacts/resolveModel';
 import type { Config } from './config';
 import { createReranker, warmUp } from './engine/createReranker';
 import { AppError, messageOf } from './errors';
+import { ResultCache } from './engine/resultCache';
 import { createApp } from './http/app';
 import { abortBodyReads } from './http/bodyReader';
 import { createHttpServer } from './http/httpServer';
@@ -95,6 +98,9 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile });
     lap('spec');
 
+    // Hashed while the engine starts; the cache needs it before the first request.
+    const hashing = spec.onnxFile ? sha256OfFile(path.join(resolved.dir, spec.onnxFile)) : Promise.resolve(undefined);
+    hashing.catch(() => undefined);
     const reranker = await createReranker(config, spec, files);
     state.reranker = reranker;
     lap('engine');
@@ -102,6 +108,8 @@ async function load(config: Config, state: ServerState): Promise<void> {
     state.phase = 'warming';
     state.warmupMs = await warmUp(reranker);
     lap('warmup');
+    state.modelSha256 = await hashing;
+    if (config.resultCacheBytes > 0 && state.modelSha256) state.resultCache = new ResultCache(state.modelSha256, config.resultCacheBytes);
     phasesMs.total = last - t0;
     if ((state.phase as string) === 'draining') return;
     state.phase = 'ready';

@@ -138,6 +138,7 @@ function reduce(
   const logits = new Float32Array(docs).fill(Number.NEGATIVE_INFINITY);
   const spans: Array<readonly [number, number]> = new Array(docs);
   const windows = new Int32Array(docs);
+  const pairTokens = new Int32Array(docs);
   let tokens = 0;
   let truncated = 0;
   let inferenceMs = 0;
@@ -149,6 +150,7 @@ function reduce(
     for (let w = 0; w < p.pairIndex.length; w++) {
       const doc = g.base + p.pairIndex[w]!;
       windows[doc]! += 1;
+      pairTokens[doc]! += p.offsets[w + 1]! - p.offsets[w]!;
       if (p.truncated[w]) truncated++;
       const x = g.logits[w]!;
       if (spans[doc] === undefined || x > logits[doc]!) {
@@ -163,6 +165,7 @@ function reduce(
     logits,
     numLabels: 1,
     tokens,
+    pairTokens,
     truncated,
     spans,
     windows,

@@ -74,6 +74,7 @@ export class Reranker {
     let tokens = 0;
     let truncated = 0;
     let tokenizedAt = t0;
+    const pairTokens = new Int32Array(pairs.length);
     try {
       const chunks: Promise<void>[] = [];
       for (let start = 0; start < pairs.length; start += CHUNK) {
@@ -82,7 +83,10 @@ export class Reranker {
           this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
             tokenizedAt = Math.max(tokenizedAt, performance.now());
             const items = unpack(packed, start);
-            for (const it of items) tokens += it.ids.length;
+            for (const it of items) {
+              tokens += it.ids.length;
+              pairTokens[it.index] = it.ids.length;
+            }
             truncated += packed.truncated.reduce((n, t) => n + t, 0);
             this.scheduler.add(id, items);
           }),
@@ -101,6 +105,7 @@ export class Reranker {
         logits,
         numLabels: this.spec.numLabels,
         tokens,
+        pairTokens,
         truncated,
         timings: { tokenizationMs, inferenceMs, queueMs: Math.max(0, totalMs - tokenizationMs - inferenceMs), totalMs },
       };

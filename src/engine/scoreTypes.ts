@@ -14,6 +14,8 @@ export interface ScoreResult {
   readonly numLabels: number;
   readonly timings: StageTimings;
   readonly tokens: number;
+  /** Tokens of each pair, in input order (the result cache keeps them so usage is the same on a hit). */
+  readonly pairTokens: Int32Array;
   readonly truncated: number;
 }
 

@@ -6,9 +6,11 @@
 import express, { type Request, type Response } from 'express';
 import { AppError } from '../errors';
 import { registry } from '../metrics';
+import { requireApiKey } from './apiKey';
 import { createContext, type RequestContext } from './context';
 import { errorHandler } from './errorHandler';
 import { cohereRerankV1, cohereRerankV2 } from './handlers/cohereRerank';
+import { multiRerank } from './handlers/multiRerank';
 import { markVariant, modelErrorHandler, onEndpointPath } from './handlers/sagemakerFacade';
 import { teiPredict } from './handlers/teiPredict';
 import { teiRerank } from './handlers/teiRerank';
@@ -21,6 +23,7 @@ import { bodyReader } from './bodyReader';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
 import type { AppDeps } from './deps';
+import { UI_PATHS, uiRouter } from './ui';
 
 export type { AppDeps } from './deps';
 
@@ -30,6 +33,9 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.use(requestLifecycle(state, config.requestTimeoutMs));
+  // Before the body is read: a caller without the key costs no parsing. The UI's pages and the
+  // OpenAPI document they render are the same for every deployment and hold no data.
+  app.use(requireApiKey(config.apiKeys, (p) => config.ui && (UI_PATHS.has(p) || p === '/openapi.json')));
 
   const limit = config.maxPayloadBytes === 0 ? Number.MAX_SAFE_INTEGER : config.maxPayloadBytes;
   // Read every body as bytes: the codec is chosen from Content-Type afterwards, so a charset
@@ -86,6 +92,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Cohere's rerank API (v1 is also Jina's shape): clients switch by changing their base URL.
   app.post('/v1/rerank', jsonRoute(cohereRerankV1));
   app.post('/v2/rerank', jsonRoute(cohereRerankV2));
+  // Many queries against the same documents (an extension: no other API has this shape).
+  app.post('/rerank/multi', jsonRoute(multiRerank));
 
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument(deps.version));
@@ -98,6 +106,8 @@ export function createApp(deps: AppDeps): express.Express {
   // Matched on the raw path, not a :name pattern: a name that does not decode (%ZZ) must still get
   // the ModelError envelope of this route.
   app.use(onEndpointPath(modelErrorHandler(limit)));
+
+  if (config.ui) app.use(uiRouter());
 
   app.use((req, _res, next) => next(new AppError('NotFound', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler(limit));

@@ -6,6 +6,7 @@ import type { Request, Response } from 'express';
 import type { Budgets } from '../config';
 import { AppError } from '../errors';
 import type { Reranker, StageTimings } from '../engine/reranker';
+import type { ResultCache } from '../engine/resultCache';
 import type { ServerState } from './state';
 
 export interface RequestContext {
@@ -15,6 +16,8 @@ export interface RequestContext {
   readonly budgets: Budgets;
   /** The payload limit in bytes (0: none): also bounds text a handler builds from the body. */
   readonly maxPayloadBytes: number;
+  /** The result cache, unless it is off (RESULT_CACHE_MB=0) or the request said Cache-Control: no-cache / no-store. */
+  readonly cache: ResultCache | undefined;
   /**
    * Adds a scoring call's timings to the response headers, and its pairs and tokens to the request
    * log line and metrics (res.locals.usage); summed when a request makes several calls.
@@ -41,16 +44,23 @@ export function createContext(state: ServerState, req: Request, res: Response, l
   const reranker = requireReranker(state);
   const signal = res.locals.abortSignal as AbortSignal;
   const sum: Record<keyof StageTimings, number> = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
-  void req;
+  const bypass = /\bno-(cache|store)\b/i.test(req.get('cache-control') ?? '');
   return {
     reranker,
     signal,
     budgets: limits.budgets,
     maxPayloadBytes: limits.maxPayloadBytes,
+    cache: bypass ? undefined : state.resultCache,
     addTimings(t, usage) {
       if (usage) {
         const u = res.locals.usage as { pairs: number; tokens: number } | undefined;
-        res.locals.usage = { pairs: (u?.pairs ?? 0) + usage.pairs, tokens: (u?.tokens ?? 0) + usage.tokens };
+        const total = { pairs: (u?.pairs ?? 0) + usage.pairs, tokens: (u?.tokens ?? 0) + usage.tokens };
+        res.locals.usage = total;
+        // Usage for every shape, also those whose body is a bare array (TEI): what was scored.
+        if (!res.headersSent) {
+          res.setHeader('x-input-tokens', String(total.tokens));
+          res.setHeader('x-scored-pairs', String(total.pairs));
+        }
       }
       for (const [k, header] of TIMING_HEADERS) {
         sum[k] += t[k];

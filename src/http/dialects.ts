@@ -3,6 +3,7 @@
  * alone, first match wins (documented in docs/api.md):
  *   {query, texts}                                     TEI rerank
  *   {query, documents}                                 Cohere / Jina rerank (v1 shape)
+ *   {queries, documents}                               many queries (POST /rerank/multi's shape)
  *   {inputs: [[q, d], ...]} or {inputs: [{text, text_pair?}, ...]} or {inputs: {text, ...}}
  *                                                      Hugging Face toolkit pairs
  *   any other {inputs}                                 TEI predict
@@ -15,6 +16,7 @@ import { AppError } from '../errors';
 import type { RequestContext } from './context';
 import { cohereRerankV1 } from './handlers/cohereRerank';
 import { hfPairs } from './handlers/hfPairs';
+import { multiRerank } from './handlers/multiRerank';
 import { teiPredict } from './handlers/teiPredict';
 import { teiRerank } from './handlers/teiRerank';
 import type { BodyOptions } from './options';
@@ -27,7 +29,7 @@ export interface DialectResult {
 
 type Handler = (ctx: RequestContext, body: Record<string, unknown>, attrs: BodyOptions) => Promise<DialectResult>;
 
-export type DialectName = 'tei-rerank' | 'cohere-rerank' | 'hf-pairs' | 'tei-predict';
+export type DialectName = 'tei-rerank' | 'cohere-rerank' | 'multi-rerank' | 'hf-pairs' | 'tei-predict';
 
 interface Dialect {
   readonly name: DialectName;
@@ -67,6 +69,17 @@ export const DIALECTS: readonly Dialect[] = [
     handle: async (ctx, b, a) => {
       const out = await cohereRerankV1(ctx, b, a);
       return { body: out, csv: inInputOrder(out.results.map((r) => [r.index, r.relevance_score]), (b.documents as unknown[]).length) };
+    },
+  },
+  {
+    name: 'multi-rerank',
+    shape: '{"queries": string[], "documents": (string | {"text": string})[]} (many queries)',
+    matches: (b) => 'queries' in b && 'documents' in b && !('query' in b),
+    handle: async (ctx, b, a) => {
+      const out = await multiRerank(ctx, b, a);
+      // One CSV row: every query's scores in document order, query after query.
+      const csv = out.results.flatMap((r) => [...r.results].sort((x, y) => x.index - y.index).map((x) => x.relevance_score));
+      return { body: out, csv };
     },
   },
   {

@@ -16,6 +16,7 @@ export function buildInfo({ config, state, version }: AppDeps): Record<string, u
           source_reason: state.model.reason,
           ...(state.model.uri ? { uri: state.model.uri } : {}),
           demo: state.model.demo,
+          ...(state.modelSha256 ? { onnx_sha256: state.modelSha256 } : {}),
           ...(state.model.demo ? { note: 'embedded demo model (lexical overlap); set MODEL_DIR or MODEL_URI to serve a real reranker' } : {}),
         }
       : null,
@@ -33,6 +34,9 @@ export function buildInfo({ config, state, version }: AppDeps): Record<string, u
       max_payload_mb: config.maxPayloadMb,
       request_timeout_s: config.requestTimeoutMs / 1000,
     },
+    result_cache: state.resultCache ? { max_mb: config.resultCacheBytes / 1024 / 1024, entries: state.resultCache.size, bytes: state.resultCache.sizeBytes } : { enabled: false },
+    ui: config.ui,
+    auth: config.apiKeys.length > 0 ? 'api-key' : 'none',
     batch: { enabled: config.batchMode, strategy: config.batchStrategy, strict: config.batchStrict },
     warmup_ms: state.warmupMs ?? null,
     uptime_s: Math.round((Date.now() - state.startedAt) / 1000),

@@ -25,7 +25,23 @@ import { parseCustomAttributes, resolveOptions, type BodyOptions } from './optio
 import { pairsOf, runRecords, splitRecords } from './records';
 import { Slicer } from './slices';
 
-type Line = { ok: true; body: unknown; csv: ReadonlyArray<number | string> } | { ok: false; error: AppError };
+type Line = { ok: true; body: unknown; csv: ReadonlyArray<number | string> } | { ok: false; error: AppError; id?: string | number };
+
+/** A JSON Lines record's own `id` (string or number), echoed on its output line. */
+function recordId(value: unknown): string | number | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, 'id')) return undefined;
+  const id = (value as { id: unknown }).id;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
+/**
+ * The output line of a record with an id: an object answer gets `id` (Cohere's own response id
+ * gives way to it); an array answer (TEI, HF) is wrapped as {id, results}.
+ */
+function withRecordId(body: unknown, id: string | number | undefined): unknown {
+  if (id === undefined) return body;
+  return Array.isArray(body) ? { id, results: body } : { ...(body as object), id };
+}
 
 export async function invocations(deps: AppDeps, req: Request, res: Response): Promise<void> {
   const inFormat = requestFormat(req.get('content-type'));
@@ -88,7 +104,7 @@ function looksLikeJsonLines(text: string): boolean {
 }
 
 async function jsonLinesRecords(ctx: RequestContext, lines: string[], attrs: BodyOptions, capacity: number, slicer: Slicer, invalidLines?: ReadonlyMap<number, AppError>): Promise<Line[]> {
-  const parsed = new Array<{ value: unknown } | { error: AppError }>(lines.length);
+  const parsed = new Array<{ value: unknown; id: string | number | undefined } | { error: AppError }>(lines.length);
   const prepare = (i: number): number => {
     const line = lines[i]!;
     try {
@@ -96,7 +112,7 @@ async function jsonLinesRecords(ctx: RequestContext, lines: string[], attrs: Bod
       if (invalid) throw invalid;
       if (line.trim() === '') throw new AppError('Empty', 'empty record');
       const value = parseJson(line, 'record');
-      parsed[i] = { value };
+      parsed[i] = { value, id: recordId(value) };
       return pairsOf(value);
     } catch (e) {
       parsed[i] = { error: toAppError(e, 0) };
@@ -110,11 +126,12 @@ async function jsonLinesRecords(ctx: RequestContext, lines: string[], attrs: Bod
       const p = parsed[i]!;
       parsed[i] = undefined as never; // the parsed value is not needed after this record
       if ('error' in p) return { ok: false, error: p.error };
+      const id = p.id;
       try {
         const r = await pickDialect(p.value).handle(ctx, p.value as Record<string, unknown>, attrs);
-        return { ok: true, body: r.body, csv: r.csv };
+        return { ok: true, body: withRecordId(r.body, id), csv: r.csv };
       } catch (e) {
-        return { ok: false, error: recordError(e, ctx) };
+        return { ok: false, error: recordError(e, ctx), ...(id !== undefined ? { id } : {}) };
       }
     },
     capacity,
@@ -179,15 +196,20 @@ function recordError(e: unknown, ctx: RequestContext): AppError {
   return err;
 }
 
+/** A failed record's output line: the error, with the record's id when it had one. */
+function errorLine(l: Extract<Line, { ok: false }>): unknown {
+  return { ...l.error.toJSON(), ...(l.id !== undefined ? { id: l.id } : {}) };
+}
+
 async function send(res: Response, format: BodyFormat, lines: Line[], multi: boolean, maxBytes: number, slicer: Slicer): Promise<void> {
   let body: string;
   if (format === 'csv') {
     body = await encodeLines(lines, (l) => (l.ok ? csvRow(l.csv) : csvRow([`error: ${l.error.errorType}: ${l.error.message}`])), maxBytes, slicer);
   } else if (!multi && format === 'json') {
     const l = lines[0]!;
-    body = encodeJson(l.ok ? l.body : l.error.toJSON(), maxBytes);
+    body = encodeJson(l.ok ? l.body : errorLine(l), maxBytes);
   } else {
-    body = await encodeLines(lines, (l) => JSON.stringify(l.ok ? l.body : l.error.toJSON()), maxBytes, slicer);
+    body = await encodeLines(lines, (l) => JSON.stringify(l.ok ? l.body : errorLine(l)), maxBytes, slicer);
   }
   res.setHeader('content-type', CONTENT_TYPE[format]);
   res.send(body);

@@ -14,6 +14,8 @@ const COMPONENTS = {
   CohereV1RerankRequest: req.cohereV1RerankRequest,
   CohereV2RerankRequest: req.cohereV2RerankRequest,
   HfPairsRequest: req.hfPairsRequest,
+  MultiRerankRequest: req.multiRerankRequest,
+  MultiRerankResponse: res.multiRerankResponse,
   TeiRerankResponse: res.teiRerankResponse,
   TeiPredictResponse: res.teiPredictResponse,
   CohereRerankResponse: res.cohereRerankResponse,
@@ -33,6 +35,7 @@ export const REQUEST_SCHEMAS: Readonly<Record<string, ComponentName>> = {
   '/predict': 'TeiPredictRequest',
   '/v1/rerank': 'CohereV1RerankRequest',
   '/v2/rerank': 'CohereV2RerankRequest',
+  '/rerank/multi': 'MultiRerankRequest',
 };
 
 const ref = (name: ComponentName): { $ref: string } => ({ $ref: `#/components/schemas/${name}` });
@@ -48,6 +51,14 @@ const customAttributes = {
   schema: { type: 'string', example: 'top_n=3;raw_scores=false' },
 };
 
+const cacheControl = {
+  name: 'Cache-Control',
+  in: 'header',
+  required: false,
+  description: '`no-cache` (or `no-store`): score every pair again instead of using the result cache (RESULT_CACHE_MB).',
+  schema: { type: 'string', example: 'no-cache' },
+};
+
 const QUERY = 'What is the capital of France?';
 const DOCS = ['The Great Wall of China is visible from space.', 'Paris is the capital and largest city of France.'];
 export const EXAMPLES = {
@@ -56,6 +67,7 @@ export const EXAMPLES = {
   CohereV1RerankRequest: { model: 'rerank', query: QUERY, documents: DOCS, top_n: 1, return_documents: true },
   CohereV2RerankRequest: { model: 'rerank', query: QUERY, documents: DOCS, top_n: 1 },
   HfPairsRequest: { inputs: [[QUERY, DOCS[0]], { text: QUERY, text_pair: DOCS[1] }] },
+  MultiRerankRequest: { queries: [QUERY, 'Where is the Great Wall?'], documents: [{ id: 'wall', text: DOCS[0] }, { id: 'paris', text: DOCS[1] }], top_n: 1 },
 } as const;
 
 function post(summary: string, description: string, body: ComponentName, response: ComponentName, extraErrors: number[] = []): object {
@@ -63,15 +75,15 @@ function post(summary: string, description: string, body: ComponentName, respons
     post: {
       summary,
       description,
-      parameters: [customAttributes],
+      parameters: [customAttributes, cacheControl],
       requestBody: { required: true, content: json(ref(body), EXAMPLES[body as keyof typeof EXAMPLES]) },
-      responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(400, 413, 415, 422, 424, 429, 503, 504, ...extraErrors) },
+      responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(400, 401, 413, 415, 422, 424, 429, 503, 504, ...extraErrors) },
     },
   };
 }
 
 function invocationsOperation(facade: boolean): object {
-  const jsonBodies = ['TeiRerankRequest', 'CohereV1RerankRequest', 'HfPairsRequest', 'TeiPredictRequest'] as const;
+  const jsonBodies = ['TeiRerankRequest', 'CohereV1RerankRequest', 'MultiRerankRequest', 'HfPairsRequest', 'TeiPredictRequest'] as const;
   return {
     summary: facade ? 'SageMaker runtime facade (InvokeEndpoint against a local container)' : 'SageMaker entry point: every shape, JSON Lines, CSV, MultiRecord batches',
     description:
@@ -82,6 +94,7 @@ function invocationsOperation(facade: boolean): object {
     parameters: [
       ...(facade ? [{ name: 'name', in: 'path', required: true, description: 'Endpoint name (ignored).', schema: { type: 'string' } }] : []),
       customAttributes,
+      cacheControl,
       { name: 'Accept', in: 'header', required: false, schema: { type: 'string', enum: ['application/json', 'application/jsonlines', 'text/csv'] } },
     ],
     requestBody: {
@@ -96,43 +109,50 @@ function invocationsOperation(facade: boolean): object {
       '200': {
         description: 'The dialect\'s answer; JSON Lines and CSV give one line per input record (a bad record gets an error line unless BATCH_STRICT=true).',
         content: {
-          'application/json': { schema: { oneOf: (['TeiRerankResponse', 'CohereRerankResponse', 'HfPairsResponse', 'TeiPredictResponse'] as const).map(ref) } },
+          'application/json': { schema: { oneOf: (['TeiRerankResponse', 'CohereRerankResponse', 'MultiRerankResponse', 'HfPairsResponse', 'TeiPredictResponse'] as const).map(ref) } },
           'application/jsonlines': { schema: { type: 'string' } },
           'text/csv': { schema: { type: 'string' } },
         },
       },
       ...(facade
         ? { '424': { description: 'Any container error, wrapped as SageMaker does', content: json(ref('SageMakerModelError')) } }
-        : errors(400, 413, 415, 422, 424, 429, 503, 504)),
+        : errors(400, 401, 413, 415, 422, 424, 429, 503, 504)),
     },
   };
 }
 
-const get = (summary: string, content: object, extra: Record<string, object> = {}): object => ({ get: { summary, responses: { '200': { description: 'OK', content }, ...extra } } });
+const get = (summary: string, content: object, extra: Record<string, object> = {}): { get: object } => ({ get: { summary, responses: { '200': { description: 'OK', content }, ...extra } } });
 
 function build(version: string): Record<string, unknown> {
   const generated = z.toJSONSchema(registry(), { uri: (id) => `#/components/schemas/${id}`, io: 'input' }) as { schemas: Record<string, Record<string, unknown>> };
   // Each component is a plain schema object inside the document, not a standalone JSON Schema.
   const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, strip(v)]));
-  const ping = { summary: 'Health check for SageMaker: 200 with an empty body when ready', responses: { '200': { description: 'Ready' }, ...errors(503) } };
+  const ping = { summary: 'Health check for SageMaker: 200 with an empty body when ready', security: [], responses: { '200': { description: 'Ready' }, ...errors(503) } };
+  const open = (op: { get: object }): object => ({ get: { ...op.get, security: [] } });
   return {
     openapi: '3.1.0',
     info: { title: 'sagemaker-reranker', version, description: 'Cross-encoder reranker serving on Amazon SageMaker. Shapes, dialect rule and examples: docs/api.md.' },
     paths: {
       '/ping': { get: ping, post: ping },
-      '/health': get('Readiness as JSON', json(ref('Health')), errors(503)),
+      '/health': open(get('Readiness as JSON', json(ref('Health')), errors(503))),
       '/info': get('Model, decided spec with evidence, device, limits, version', json(ref('Info'))),
       '/metrics': get('Prometheus metrics', { 'text/plain': { schema: { type: 'string' } } }),
-      '/execution-parameters': get('Batch transform parameters', json(ref('ExecutionParameters'))),
+      '/execution-parameters': open(get('Batch transform parameters', json(ref('ExecutionParameters')))),
       '/openapi.json': get('This document', { 'application/json': { schema: { type: 'object' } } }),
       '/rerank': post('TEI rerank', 'Ranks `texts` against `query`, best first.', 'TeiRerankRequest', 'TeiRerankResponse'),
       '/predict': post('TEI predict', 'Scores a text, a [text, text_pair], or a batch of them.', 'TeiPredictRequest', 'TeiPredictResponse'),
       '/v1/rerank': post('Cohere v1 / Jina rerank', 'Cohere v1 shape (also Jina\'s): string or object documents, return_documents, rank_fields.', 'CohereV1RerankRequest', 'CohereRerankResponse'),
       '/v2/rerank': post('Cohere v2 rerank', 'Cohere v2 shape: string documents.', 'CohereV2RerankRequest', 'CohereRerankResponse'),
+      '/rerank/multi': post('Many queries, one call', 'Ranks `documents` against each of `queries`: one ranked list per query, in query order; documents are tokenized once and reused across queries.', 'MultiRerankRequest', 'MultiRerankResponse'),
       '/invocations': { post: invocationsOperation(false) },
       '/endpoints/{name}/invocations': { post: invocationsOperation(true) },
     },
-    components: { schemas },
+    // API_KEY: when set, every operation but the health checks needs the bearer key; when not, none does.
+    security: [{ bearerAuth: [] }, {}],
+    components: {
+      schemas,
+      securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: 'Only when the server sets API_KEY (or API_KEY_FILE): `Authorization: Bearer <key>`; a missing or wrong key is a 401 Unauthorized.' } },
+    },
   };
 }
 

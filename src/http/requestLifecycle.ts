@@ -24,7 +24,7 @@ const requestPairs = histogram('reranker_request_pairs', 'Pairs (or long-documen
 /** Routes that are not scoring requests and log only when they fail with a 5xx. */
 const QUIET = new Set(['/ping', '/health', '/metrics']);
 /** Fixed route names for requests that failed before routing (413, 415 ...): a label must not take any path a client sends. */
-const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters']);
+const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/rerank/multi', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters', '/', '/docs']);
 
 /** The path as sent: req.path is relative to a mount point while a mounted handler runs. */
 function pathOf(req: Request): string {

@@ -4,11 +4,13 @@
  */
 import type { ErrorType } from '../errors';
 
-export type FailureReason = 'validation' | 'overloaded' | 'inference' | 'unavailable' | 'timeout' | 'dropped';
+export type FailureReason = 'unauthorized' | 'validation' | 'overloaded' | 'inference' | 'unavailable' | 'timeout' | 'dropped';
 
-export const FAILURE_REASONS: readonly FailureReason[] = ['validation', 'overloaded', 'inference', 'unavailable', 'timeout', 'dropped'];
+export const FAILURE_REASONS: readonly FailureReason[] = ['unauthorized', 'validation', 'overloaded', 'inference', 'unavailable', 'timeout', 'dropped'];
 
 const REASON_BY_TYPE: Readonly<Record<ErrorType, FailureReason>> = Object.freeze({
+  // No or a wrong API key (API_KEY): counted apart, so a misconfigured client stands out.
+  Unauthorized: 'unauthorized',
   // The caller sent something we cannot score: fix the request, do not retry it as is.
   Empty: 'validation',
   PayloadTooLarge: 'validation',

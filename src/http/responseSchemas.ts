@@ -23,6 +23,7 @@ export const cohereRerankResponse = z
     results: z.array(
       z.object({
         index: z.number().int(),
+        id: z.union([z.string(), z.number()]).optional().describe('The document object\'s `id`, when it has one.'),
         relevance_score: z.number(),
         document: z.looseObject({ text: z.string().optional() }).optional().describe('With return_documents: the document as sent ({text} for a string).'),
         chunk: chunk.optional(),
@@ -38,6 +39,30 @@ export const cohereRerankResponse = z
   })
   .describe('Cohere / Jina rerank response: results sorted by relevance, best first.');
 
+export const multiRerankResponse = z
+  .object({
+    id: z.string(),
+    results: z.array(
+      z.object({
+        query_index: z.number().int().describe('Position in `queries`.'),
+        results: z.array(
+          z.object({
+            index: z.number().int(),
+            id: z.union([z.string(), z.number()]).optional().describe('The document object\'s `id`, when it has one.'),
+            relevance_score: z.number(),
+            document: z.looseObject({ text: z.string().optional() }).optional().describe('With return_documents: the document as sent.'),
+          }),
+        ).describe('This query\'s documents, best first (top_n and min_score applied per query).'),
+      }),
+    ).describe('One ranked list per query, in query order.'),
+    meta: z.object({
+      billed_units: z.object({ search_units: z.number().int().describe('queries x ceil(documents / 100)') }),
+      tokens: z.object({ input_tokens: z.number().int() }),
+    }),
+    usage: z.object({ total_tokens: z.number().int() }),
+  })
+  .describe('Many-query rerank response.');
+
 const hfLabelScore = z.object({ label: z.string(), score: z.number() });
 export const hfPairsResponse = z
   .union([z.array(hfLabelScore), hfLabelScore, z.array(z.array(hfLabelScore))])
@@ -46,9 +71,9 @@ export const hfPairsResponse = z
 export const errorResponse = z
   .object({
     error: z.string(),
-    error_type: z.enum(['Empty', 'PayloadTooLarge', 'UnsupportedMediaType', 'Validation', 'Tokenizer', 'Backend', 'Overloaded', 'Unhealthy', 'Timeout', 'NotFound', 'Model', 'Artifact', 'Config']),
+    error_type: z.enum(['Empty', 'Unauthorized', 'PayloadTooLarge', 'UnsupportedMediaType', 'Validation', 'Tokenizer', 'Backend', 'Overloaded', 'Unhealthy', 'Timeout', 'NotFound', 'Model', 'Artifact', 'Config']),
   })
-  .describe('Every error: 400 Empty, 404 NotFound, 413 PayloadTooLarge, 415 UnsupportedMediaType, 422 Validation, 424 Model/Backend, 429 Overloaded, 503 Unhealthy, 504 Timeout.');
+  .describe('Every error: 400 Empty, 401 Unauthorized, 404 NotFound, 413 PayloadTooLarge, 415 UnsupportedMediaType, 422 Validation, 424 Model/Backend, 429 Overloaded, 503 Unhealthy, 504 Timeout.');
 
 export const sagemakerModelError = z
   .object({

@@ -17,6 +17,7 @@ const direction = z.enum(['right', 'left', 'Right', 'Left']).describe('Which end
 const truncate = z.boolean().describe('Cut pairs that exceed the model window with longest_first, keeping special tokens (default true). false: a too-long pair is a 422.');
 const rawScores = z.boolean().describe('Return logits instead of activated scores (default false).');
 const topN = z.number().int().min(1).describe('Return only the best N results (default all).');
+const minScore = z.number().describe('Leave out results whose score (as returned: activated, or the logit with raw_scores) is below this. With top_n: the best top_n of those at or above min_score, so fewer than top_n may come back.');
 
 /** Extensions shared by every rerank shape (TEI, Cohere/Jina): what to do with documents longer than the window. */
 const longDocumentFields = {
@@ -34,6 +35,7 @@ export const teiRerankRequest = z
     truncate: omittable(truncate),
     truncation_direction: omittable(direction),
     top_n: omittable(topN).describe('Return only the best N results (extension to TEI).'),
+    min_score: omittable(minScore),
     ...longDocumentFields,
   })
   .describe('Text Embeddings Inference rerank request');
@@ -53,6 +55,7 @@ const cohereCommon = {
   model: omittable(z.string()).describe('Accepted and echoed for client compatibility; the served model is always the loaded one.'),
   query: z.string(),
   top_n: omittable(topN),
+  min_score: omittable(minScore),
   max_tokens_per_doc: omittable(z.number().int().min(2)).describe('Cut each document to its longest prefix of whole words with at most this many tokens before scoring (default: no cut beyond the model window).'),
   raw_scores: omittable(rawScores).describe('Extension: relevance_score is the logit instead of the activated score.'),
   truncate: omittable(truncate),
@@ -60,9 +63,10 @@ const cohereCommon = {
   ...longDocumentFields,
 };
 
+const documentId = z.union([z.string(), z.number()]).describe('Echoed as `id` in this document\'s result, so results join to your records by id.');
 const cohereDocument = z
-  .looseObject({ text: z.string().optional() })
-  .describe('A document object: `text` is ranked unless rank_fields names other fields; all fields come back with return_documents.');
+  .looseObject({ id: documentId.optional(), text: z.string().optional() })
+  .describe('A document object: `text` is ranked unless rank_fields names other fields; `id` (string or number) is echoed in its result; all fields come back as sent with return_documents.');
 
 export const cohereV1RerankRequest = z
   .object({
@@ -82,6 +86,20 @@ export const cohereV2RerankRequest = z
     priority: omittable(z.number().int()).describe('Accepted for compatibility and ignored.'),
   })
   .describe('Cohere v2 rerank request');
+
+export const multiRerankRequest = z
+  .object({
+    queries: z.array(z.string()).describe('Queries, each ranked against every document; one ranked list per query, in query order.'),
+    documents: z.array(z.union([z.string(), cohereDocument])).describe('Texts, or objects with a text field (or the fields named by rank_fields) and an optional id.'),
+    top_n: omittable(topN).describe('Per query: return only the best N results.'),
+    min_score: omittable(minScore),
+    return_documents: omittable(z.boolean()).describe('Include each document in its results (default false).'),
+    rank_fields: omittable(z.array(z.string()).min(1)).describe('For object documents: rank on these fields, joined as "field: value" lines in this order.'),
+    raw_scores: omittable(rawScores),
+    truncate: omittable(truncate),
+    truncation_direction: omittable(direction),
+  })
+  .describe('Many queries against the same documents in one call (extension). Each document is tokenized once per request and reused for every query.');
 
 const hfTextPair = z.object({ text: z.string(), text_pair: omittable(z.string()) }).describe('A text and its optional text_pair (Hugging Face text-classification input).');
 const hfInput = z.union([z.tuple([z.string(), z.string()]).describe('[text, text_pair]'), hfTextPair]);
@@ -108,6 +126,7 @@ export type TeiPredictRequest = z.infer<typeof teiPredictRequest>;
 export type CohereV1RerankRequest = z.infer<typeof cohereV1RerankRequest>;
 export type CohereV2RerankRequest = z.infer<typeof cohereV2RerankRequest>;
 export type HfPairsRequest = z.infer<typeof hfPairsRequest>;
+export type MultiRerankRequest = z.infer<typeof multiRerankRequest>;
 
 /** Validates or throws a 422 whose message lists each problem with its path. */
 export function validate<T>(schema: z.ZodType<T>, body: unknown, what: string): T {

@@ -3,6 +3,7 @@
  * resolved, so every route reads the phase from here: /ping is 200 only in 'ready'.
  */
 import type { Reranker } from '../engine/reranker';
+import type { ResultCache } from '../engine/resultCache';
 import type { ModelFiles, ModelSpec } from '../modelSpec/types';
 
 export type Phase = 'starting' | 'resolving' | 'loading' | 'warming' | 'ready' | 'draining' | 'failed';
@@ -23,6 +24,10 @@ export class ServerState {
   files: { readonly read: ModelFiles['paths']; readonly onnxFiles: ModelFiles['onnxFiles'] } | undefined;
   model: ModelSource | undefined;
   failure: string | undefined;
+  /** SHA-256 (hex) of the ONNX file being served: /info shows it, the result cache keys on it. */
+  modelSha256: string | undefined;
+  /** Undefined when RESULT_CACHE_MB=0. */
+  resultCache: ResultCache | undefined;
   readonly startedAt = Date.now();
   readyAt: number | undefined;
   warmupMs: number | undefined;

@@ -70,13 +70,31 @@ export class PairEncoder {
    * Encodes (query, doc) with the pair template; a null doc uses the single-text template.
    * `index` only names the pair in error messages.
    */
-  encodePair(query: string, doc: string | null, opts: EncodeOptions, index = 0): EncodedPair {
+  encodePair(query: string, doc: string | null, opts: EncodeOptions, index = 0, memo?: Map<string, { ids: Int32Array; cut: boolean }>): EncodedPair {
     // With truncation on, stop tokenizing where Rust stops (see splitTokenizer.ts); without it the
     // full lengths are needed for the error message.
     const stop = opts.truncate ? { maxTokens: opts.maxLength, direction: opts.direction } : undefined;
-    const a = this.splitter.encodeUpTo(query, stop);
-    const b = doc === null ? undefined : this.splitter.encodeUpTo(doc, stop);
+    const encode = (text: string): { ids: Int32Array; cut: boolean } => {
+      let r = memo?.get(text);
+      if (!r) {
+        r = this.splitter.encodeUpTo(text, stop);
+        memo?.set(text, r);
+      }
+      return r;
+    };
+    const a = encode(query);
+    const b = doc === null ? undefined : encode(doc);
     return this.assemble(a.ids, b?.ids, opts, index, a.cut || (b?.cut ?? false));
+  }
+
+  /**
+   * Pairs of one batch; a text that appears in several pairs (one document against many queries)
+   * is tokenized once. A text's ids depend only on the text and where tokenizing stops (the
+   * window and direction, the same for the whole batch), not on its partner, so this is exact.
+   */
+  encodePairs(pairs: ReadonlyArray<readonly [string, string | null]>, opts: EncodeOptions, base = 0): EncodedPair[] {
+    const memo = new Map<string, { ids: Int32Array; cut: boolean }>();
+    return pairs.map(([q, d], i) => this.encodePair(q, d, opts, base + i, memo));
   }
 
   /** Overlapping (query, window) pairs covering the whole document; see docChunks.ts. */

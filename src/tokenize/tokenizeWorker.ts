@@ -18,7 +18,7 @@ function send(msg: FromWorker, transfer: ArrayBuffer[] = []): void {
 function handle(encoder: PairEncoder, msg: ToWorker): void {
   try {
     if (msg.type === 'pairs') {
-      const pairs = msg.pairs.map(([q, d], i) => encoder.encodePair(q, d, msg.opts, msg.base + i));
+      const pairs = encoder.encodePairs(msg.pairs, msg.opts, msg.base);
       const packed = packPairs(pairs);
       send({ type: 'pairs', id: msg.id, packed }, transferList(packed));
     } else {

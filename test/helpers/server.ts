@@ -40,6 +40,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       INTRA_OP_THREADS: '2',
       TOKENIZER_WORKERS: '1',
       DEVICE: 'cpu',
+      // Tests of the engine (batching, faults, overload, metrics) repeat requests and must reach
+      // it every time; the result cache is tested where a test turns it on.
+      RESULT_CACHE_MB: '0',
       ...opts.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -92,10 +92,24 @@ describe('OpenAPI document (demo model)', () => {
     for (const path of ['/invocations', '/endpoints/{name}/invocations']) {
       const op = doc.paths[path]!.post;
       const refs = (op.requestBody.content['application/json'].schema.oneOf as Schema[]).map((x) => x.$ref);
-      assert.deepEqual(refs.sort(), ['CohereV1RerankRequest', 'HfPairsRequest', 'TeiPredictRequest', 'TeiRerankRequest'].map((n) => `#/components/schemas/${n}`));
-      assert.match(op.description, /TEI rerank.*Cohere \/ Jina rerank.*Hugging Face toolkit pairs.*TEI predict/);
+      assert.deepEqual(refs.sort(), ['CohereV1RerankRequest', 'HfPairsRequest', 'MultiRerankRequest', 'TeiPredictRequest', 'TeiRerankRequest'].map((n) => `#/components/schemas/${n}`));
+      assert.match(op.description, /TEI rerank.*Cohere \/ Jina rerank.*many queries.*Hugging Face toolkit pairs.*TEI predict/);
       assert.ok(op.requestBody.content['application/jsonlines'] && op.requestBody.content['text/csv']);
     }
+  });
+
+  it('documents the extensions: min_score, document ids, many queries, the bearer scheme, cache bypass', () => {
+    const schemas = doc.components.schemas as Record<string, { properties?: Record<string, unknown> }>;
+    for (const c of ['TeiRerankRequest', 'CohereV1RerankRequest', 'CohereV2RerankRequest', 'MultiRerankRequest']) assert.ok(schemas[c]!.properties!.min_score, `${c}.min_score`);
+    assert.ok(schemas.MultiRerankRequest!.properties!.queries);
+    assert.match(JSON.stringify(schemas.CohereV1RerankRequest), /"id":\{/, 'object documents have an id');
+    assert.ok(doc.paths['/rerank/multi']!.post);
+    const components = doc.components as unknown as { securitySchemes: Record<string, { scheme: string }> };
+    assert.equal(components.securitySchemes.bearerAuth!.scheme, 'bearer');
+    const rerank = doc.paths['/rerank']!.post as unknown as { parameters: Array<{ name: string }>; responses: Record<string, unknown> };
+    assert.ok(rerank.parameters.some((p) => p.name === 'Cache-Control'));
+    assert.ok(rerank.responses['401']);
+    assert.deepEqual((doc.paths['/ping'] as unknown as { get: { security: unknown[] } }).get.security, [], '/ping needs no key');
   });
 
   it('bodies the document calls invalid get 422 on every JSON route', async () => {

@@ -126,3 +126,31 @@ test('budgets: documented defaults, and bad values fail fast naming the variable
   assert.throws(() => loadConfig({ MAX_RANK_FIELDS: 'many' }), /MAX_RANK_FIELDS/);
   assert.equal(loadConfig({ MAX_RESPONSE_MB: '0.5', MAX_CHUNK_WINDOWS: '10' }).budgets.maxResponseBytes, 512 * 1024);
 });
+
+test('API_KEY: off by default; comma-separated keys and API_KEY_FILE add up; errors never show a key', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  assert.deepEqual(loadConfig({}).apiKeys, []);
+  assert.deepEqual(loadConfig({ API_KEY: 'k1, k2,,k1' }).apiKeys, ['k1', 'k2']);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-keys-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'keys'), 'f1\nf2\n\n');
+    fs.writeFileSync(path.join(dir, 'empty'), '\n');
+    assert.deepEqual(loadConfig({ API_KEY: 'k1', API_KEY_FILE: path.join(dir, 'keys') }).apiKeys, ['k1', 'f1', 'f2']);
+    assert.throws(() => loadConfig({ API_KEY_FILE: path.join(dir, 'empty') }), /API_KEY_FILE: .* holds no key/);
+    assert.throws(() => loadConfig({ API_KEY_FILE: path.join(dir, 'missing') }), /API_KEY_FILE: cannot read/);
+    assert.throws(() => loadConfig({ API_KEY: 'sécret' }), (e: Error) => /API_KEY: key 1/.test(e.message) && !e.message.includes('sécret'));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('UI is on by default and off in batch transform mode; RESULT_CACHE_MB defaults to 64, 0 turns it off', () => {
+  assert.equal(loadConfig({}).ui, true);
+  assert.equal(loadConfig({ SAGEMAKER_BATCH: 'true' }).ui, false);
+  assert.equal(loadConfig({ SAGEMAKER_BATCH: 'true', UI: 'true' }).ui, true);
+  assert.equal(loadConfig({ UI: 'false' }).ui, false);
+  assert.equal(loadConfig({}).resultCacheBytes, 64 * 1024 * 1024);
+  assert.equal(loadConfig({ RESULT_CACHE_MB: '0' }).resultCacheBytes, 0);
+  assert.throws(() => loadConfig({ RESULT_CACHE_MB: '-1' }), /RESULT_CACHE_MB/);
+});

@@ -265,7 +265,7 @@ describe('.dockerignore', () => {
   it('allowlists the build inputs and nothing local', () => {
     const lines = readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
     assert.equal(lines[0], '*', 'starts by excluding everything');
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'scripts', 'container/serve']) assert.ok(lines.includes(`!${p}`), `!${p} missing`);
+    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'src', 'scripts', 'container/serve', 'ui']) assert.ok(lines.includes(`!${p}`), `!${p} missing`);
     for (const l of lines.filter((x) => x.startsWith('!'))) assert.doesNotMatch(l, /node_modules|dist|\.env|\.git|models/);
   });
 });

@@ -21,6 +21,9 @@ describe('dialect detection', () => {
     assert.equal(dialectOf({ query: Q, documents: [{ text: D, id: 7 }], return_documents: true, model: 'x' }), 'cohere-rerank');
     // Both keys: texts is checked first (the TEI shape is the native one).
     assert.equal(dialectOf({ query: Q, texts: [D], documents: [D] }), 'tei-rerank');
+    // {queries, documents} is the many-query shape; a stray `query` keeps the Cohere reading.
+    assert.equal(dialectOf({ queries: [Q, Q], documents: [D] }), 'multi-rerank');
+    assert.equal(dialectOf({ query: Q, queries: [Q], documents: [D] }), 'cohere-rerank');
     // A wrong type is still routed by its keys, so the 422 comes from that dialect's schema.
     assert.equal(dialectOf({ query: Q, texts: 'not a list' }), 'tei-rerank');
   });
@@ -65,7 +68,7 @@ describe('dialect detection', () => {
         },
       );
     }
-    assert.equal(DIALECTS.length, 4);
-    for (const name of ['TEI rerank', 'Cohere / Jina rerank', 'Hugging Face toolkit pairs', 'TEI predict']) assert.ok(ACCEPTED_SHAPES.includes(name));
+    assert.equal(DIALECTS.length, 5);
+    for (const name of ['TEI rerank', 'Cohere / Jina rerank', 'many queries', 'Hugging Face toolkit pairs', 'TEI predict']) assert.ok(ACCEPTED_SHAPES.includes(name));
   });
 });

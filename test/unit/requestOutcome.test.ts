@@ -18,6 +18,7 @@ test('a client that left before the answer is dropped, whatever the status or er
 test('each error type maps to its reason', () => {
   const expected: Record<ErrorType, string> = {
     Empty: 'validation',
+    Unauthorized: 'unauthorized',
     PayloadTooLarge: 'validation',
     UnsupportedMediaType: 'validation',
     Validation: 'validation',

@@ -254,3 +254,23 @@ describe('templates from every post_processor kind match Rust', () => {
     check(enc, await reference(rust, a, b, 30), a, b, { truncate: true, direction: 'right', maxLength: 30 }, 'plain');
   });
 });
+
+describe('encodePairs: a text shared by many pairs is tokenized once, with the same result', () => {
+  test('queries x documents, both truncation sides, against the Rust reference pair by pair', async () => {
+    const rust = RustTokenizer.fromFile(BERT);
+    const enc = await encoderIn(path.dirname(BERT));
+    const rand = mulberry32(15);
+    const queries = Array.from({ length: 4 }, () => randomText(rand, 3 + Math.floor(rand() * 30)));
+    const docs = Array.from({ length: 5 }, () => randomText(rand, 5 + Math.floor(rand() * 80)));
+    const pairs = docs.flatMap((d) => queries.map((q) => [q, d] as const));
+    for (const direction of ['right', 'left'] as const) {
+      const opts: EncodeOptions = { truncate: true, direction, maxLength: 48 };
+      const batch = enc.encodePairs(pairs, opts);
+      for (const [i, [q, d]] of pairs.entries()) {
+        assert.deepEqual(batch[i], enc.encodePair(q, d, opts, i), `pair ${i} ${direction}`);
+        const ref = await reference(rust, q, d, 48, direction);
+        assert.deepEqual(Array.from(batch[i]!.ids), ref.ids, `pair ${i} ${direction} vs Rust`);
+      }
+    }
+  });
+});

@@ -17,6 +17,8 @@ import { rank, requireRerankerTask } from './teiRerank';
 
 export interface CohereResult {
   readonly index: number;
+  /** The document object's own `id`, echoed. */
+  readonly id?: string | number;
   readonly relevance_score: number;
   readonly document?: Record<string, unknown>;
   readonly chunk?: { readonly start: number; readonly end: number };
@@ -63,8 +65,9 @@ async function respond(
   requireRerankerTask(ctx);
   const opts = resolveOptions({ ...req, return_text: req.return_documents }, attributes);
   const scored = await scoreDocuments(ctx, req.query, texts, opts, req);
-  const results = rank(scored.scores, opts.topN).map(({ index, score }) => ({
+  const results = rank(scored.scores, opts.topN, req.min_score).map(({ index, score }) => ({
     index,
+    ...(documentId(documents[index]!) !== undefined ? { id: documentId(documents[index]!)! } : {}),
     relevance_score: score,
     ...(opts.returnText ? { document: documents[index]! } : {}),
     ...(scored.chunks ? { chunk: scored.chunks[index]! } : {}),
@@ -83,7 +86,7 @@ async function respond(
 }
 
 /** Before validation, so a list of 700,000 names costs nothing: MAX_RANK_FIELDS. */
-function checkRankFieldsCount(body: unknown, max: number): void {
+export function checkRankFieldsCount(body: unknown, max: number): void {
   const fields = body !== null && typeof body === 'object' ? (body as { rank_fields?: unknown }).rank_fields : undefined;
   if (Array.isArray(fields) && fields.length > max) {
     throw new AppError('Validation', `rank_fields has ${fields.length} names, more than MAX_RANK_FIELDS=${max}; name only the fields to rank on`);
@@ -94,7 +97,7 @@ function checkRankFieldsCount(body: unknown, max: number): void {
  * The texts v1 documents are ranked on, built in slices (slices.ts) and within the payload limit:
  * rank_fields repeats each field name in every document, so the joined texts can outgrow the body.
  */
-async function documentTexts(docs: ReadonlyArray<string | Record<string, unknown>>, rankFields: readonly string[] | undefined, ctx: RequestContext): Promise<string[]> {
+export async function documentTexts(docs: ReadonlyArray<string | Record<string, unknown>>, rankFields: readonly string[] | undefined, ctx: RequestContext): Promise<string[]> {
   const slicer = new Slicer(ctx.signal);
   const max = ctx.maxPayloadBytes === 0 ? Number.POSITIVE_INFINITY : ctx.maxPayloadBytes;
   const out = new Array<string>(docs.length);
@@ -111,12 +114,18 @@ async function documentTexts(docs: ReadonlyArray<string | Record<string, unknown
   return out;
 }
 
+/** A document object's own `id` (string or number), if it has one. */
+export function documentId(doc: Record<string, unknown>): string | number | undefined {
+  const id = Object.hasOwn(doc, 'id') ? doc.id : undefined;
+  return typeof id === 'string' || typeof id === 'number' ? id : undefined;
+}
+
 /**
  * The text a v1 document is ranked on: a string as is; an object's `text`, or with rank_fields
  * its named fields as "field: value" lines in that order (Cohere's semi-structured format). Only
  * the document's own fields count: `constructor` or `toString` must not read Object.prototype.
  */
-function documentText(doc: string | Record<string, unknown>, i: number, rankFields: readonly string[] | undefined): string {
+export function documentText(doc: string | Record<string, unknown>, i: number, rankFields: readonly string[] | undefined): string {
   if (typeof doc === 'string') return doc;
   if (rankFields) {
     const lines: string[] = [];

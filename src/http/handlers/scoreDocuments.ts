@@ -7,6 +7,7 @@ import { activate } from '../../engine/activation';
 import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import type { RequestOptions } from '../options';
+import { cachedScores } from './cachedScores';
 import { scorePairs } from './scoring';
 
 export interface LongDocumentOptions {
@@ -39,15 +40,21 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
     const r = await scorePairs(ctx, pairs, opts);
     return { scores: r.scores, units: pairs.length, tokens: r.tokens };
   }
-  const r = await ctx.reranker.scoreChunked(pairs, {
-    signal: ctx.signal,
-    maxWindows: ctx.budgets.maxChunkWindows,
-    ...(long.chunk_stride !== undefined ? { stride: long.chunk_stride } : {}),
-    ...(long.max_chunks_per_doc !== undefined ? { maxChunks: long.max_chunks_per_doc } : {}),
+  const spec = ctx.reranker.spec;
+  const key = { truncate: opts.truncate, direction: opts.direction ?? spec.truncationSide, maxLength: spec.maxInputLength, mode: 'chunk', chunkStride: long.chunk_stride ?? null, maxChunks: long.max_chunks_per_doc ?? null };
+  const r = await cachedScores(ctx, pairs, key, 1, async (missing) => {
+    const scored = await ctx.reranker.scoreChunked(missing as Array<readonly [string, string]>, {
+      signal: ctx.signal,
+      maxWindows: ctx.budgets.maxChunkWindows,
+      ...(long.chunk_stride !== undefined ? { stride: long.chunk_stride } : {}),
+      ...(long.max_chunks_per_doc !== undefined ? { maxChunks: long.max_chunks_per_doc } : {}),
+    });
+    ctx.addTimings(scored.timings, { pairs: scored.windows.reduce((n, w) => n + w, 0), tokens: scored.tokens });
+    return scored;
   });
-  const units = r.windows.reduce((n, w) => n + w, 0);
-  ctx.addTimings(r.timings, { pairs: units, tokens: r.tokens });
-  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, 1, ctx.reranker.spec.activation);
-  if (!long.return_chunk_offsets) return { scores, units, tokens: r.tokens };
-  return { scores, units, tokens: r.tokens, chunks: r.spans.map(([start, end]) => ({ start, end })) };
+  const units = r.windows!.reduce((n, w) => n + w, 0);
+  const tokens = r.pairTokens.reduce((n, t) => n + t, 0);
+  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, 1, spec.activation);
+  if (!long.return_chunk_offsets) return { scores, units, tokens };
+  return { scores, units, tokens, chunks: r.spans!.map(([start, end]) => ({ start, end })) };
 }

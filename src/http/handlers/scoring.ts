@@ -1,8 +1,9 @@
-/** Shared by every dialect: score pairs, apply the activation, record timings. */
+/** Shared by every dialect: score pairs (through the result cache), apply the activation, record timings. */
 import { activate } from '../../engine/activation';
 import type { RequestContext } from '../context';
 import type { RequestOptions } from '../options';
 import type { TextPair } from '../../tokenize/types';
+import { cachedScores } from './cachedScores';
 
 export interface Scored {
   /** Row-major [pairs, numLabels]: activated scores, or logits when raw_scores. */
@@ -12,9 +13,13 @@ export interface Scored {
 }
 
 export async function scorePairs(ctx: RequestContext, pairs: readonly TextPair[], opts: RequestOptions): Promise<Scored> {
-  const r = await ctx.reranker.score(pairs, { truncate: opts.truncate, direction: opts.direction, signal: ctx.signal });
-  ctx.addTimings(r.timings, { pairs: pairs.length, tokens: r.tokens });
   const spec = ctx.reranker.spec;
-  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, r.numLabels, spec.activation);
-  return { scores, numLabels: r.numLabels, tokens: r.tokens };
+  const key = { truncate: opts.truncate, direction: opts.direction ?? spec.truncationSide, maxLength: spec.maxInputLength, mode: 'pair', chunkStride: null, maxChunks: null };
+  const r = await cachedScores(ctx, pairs, key, spec.numLabels, async (missing) => {
+    const scored = await ctx.reranker.score(missing, { truncate: opts.truncate, direction: opts.direction, signal: ctx.signal });
+    ctx.addTimings(scored.timings, { pairs: missing.length, tokens: scored.tokens });
+    return scored;
+  });
+  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, spec.numLabels, spec.activation);
+  return { scores, numLabels: spec.numLabels, tokens: r.pairTokens.reduce((n, t) => n + t, 0) };
 }

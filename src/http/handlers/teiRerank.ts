@@ -26,7 +26,7 @@ export async function teiRerank(ctx: RequestContext, body: unknown, attributes: 
   requireRerankerTask(ctx);
   const opts = resolveOptions(req, attributes);
   const { scores, chunks } = await scoreDocuments(ctx, req.query, req.texts, opts, req);
-  return rank(scores, opts.topN).map(({ index, score }) => ({
+  return rank(scores, opts.topN, req.min_score).map(({ index, score }) => ({
     index,
     score,
     ...(opts.returnText ? { text: req.texts[index]! } : {}),
@@ -34,9 +34,13 @@ export async function teiRerank(ctx: RequestContext, body: unknown, attributes: 
   }));
 }
 
-/** Indices sorted by score (best first, ties by index), cut to topN. */
-export function rank(scores: Float64Array, topN: number | undefined): Array<{ index: number; score: number }> {
-  const items = Array.from(scores, (score, index) => ({ index, score }));
+/**
+ * Indices sorted by score (best first, ties by index): those at or above minScore (the score as
+ * returned), then the best topN of them.
+ */
+export function rank(scores: Float64Array, topN: number | undefined, minScore?: number): Array<{ index: number; score: number }> {
+  let items = Array.from(scores, (score, index) => ({ index, score }));
+  if (minScore !== undefined) items = items.filter((it) => it.score >= minScore);
   items.sort((a, b) => b.score - a.score || a.index - b.index);
   return topN !== undefined ? items.slice(0, topN) : items;
 }
