@@ -12,7 +12,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-quick bench-multi bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-int8 bench-quick bench-multi bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -45,6 +45,11 @@ test-unit: build
 
 bench: build models
 	$(NODE) dist/bench/run.js
+	$(NODE) dist/bench/int8.js
+
+# fp32 vs the project's own int8 at C=16 (MiniLM-L6 and BERT-base shapes), with fidelity on real pairs.
+bench-int8: build
+	$(NODE) dist/bench/int8.js $(INT8_ARGS)
 
 bench-quick: build models
 	$(NODE) dist/bench/run.js --quick

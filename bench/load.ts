@@ -182,7 +182,7 @@ export async function batchCounters(url: string): Promise<{ batches: number; pai
   };
 }
 
-function procTicks(pid: number): number {
+export function procTicks(pid: number): number {
   try {
     // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
     const rest = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');

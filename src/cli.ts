@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] | version
+ * reranker serve | inspect <model-dir> | upload <model-dir> s3://bucket/prefix/ [--tar] |
+ *          quantize <model-dir> [--out FILE] | version
  */
 import { parseArgs } from 'node:util';
 import { ConfigErrors, loadConfig, logFormatOf } from './config';
@@ -10,12 +11,17 @@ import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
 import { uploadModel } from './artifacts/upload';
+import { detectCpuFeatures } from './cpuFeatures';
+import { DTYPES, parseDtype } from './modelSpec/variants';
+import { quantizeCommand } from './quantize/quantizeCommand';
 import { installSignals } from './signals';
 
 const USAGE = `usage:
   reranker serve                                   start the server (SageMaker: docker run IMAGE serve)
-  reranker inspect <model-dir> [--onnx FILE]       print the model spec as JSON; exit 0 exactly when it can be served
+  reranker inspect <model-dir> [--onnx FILE | --dtype D]
+                                                   print the model spec and its .onnx variants as JSON; exit 0 exactly when it can be served
   reranker upload <model-dir> <s3-uri> [--tar]     upload a model folder as an S3 prefix or a model.tar.gz
+  reranker quantize <model-dir> [--out FILE]       write a dynamic int8 model_quantized.onnx and report its fidelity
   reranker version
   reranker <command> --help                        what a command does and takes`;
 
@@ -23,9 +29,10 @@ const HELP: Readonly<Record<string, string>> = {
   serve: `usage: reranker serve
   Starts the server. Everything is configured by environment variables (README, "Configuration"):
   MODEL_DIR, MODEL_URI or /opt/ml/model choose the model; PORT (or SAGEMAKER_BIND_TO_PORT) the port.`,
-  inspect: `usage: reranker inspect <model-dir> [--onnx FILE]
+  inspect: `usage: reranker inspect <model-dir> [--onnx FILE | --dtype D]
   Decides the spec the server would use for <model-dir> and prints it as JSON, with the evidence.
   --onnx FILE   the .onnx to use, relative to <model-dir> (as MODEL_ONNX_FILE)
+  --dtype D     which variant to pick (as MODEL_DTYPE; default MODEL_DTYPE)
   exit 0: servable; 1: refused or not servable (reason given); 2: the folder cannot be read`,
   upload: `usage: reranker upload <model-dir> <s3-uri> [--tar]
   Uploads a model folder to S3 as a prefix (s3://bucket/prefix/) or, with --tar, as one model.tar.gz.
@@ -66,6 +73,8 @@ async function main(argv: string[]): Promise<number> {
       return inspect(rest);
     case 'upload':
       return upload(rest);
+    case 'quantize':
+      return quantizeCommand(rest);
     case 'version':
     case '--version': {
       const parsed = parseCommand('version', rest);
@@ -136,16 +145,24 @@ async function serve(args: string[]): Promise<number> {
 }
 
 async function inspect(args: string[]): Promise<number> {
-  const parsed = parseCommand('inspect', args, { onnx: { type: 'string' } });
+  const parsed = parseCommand('inspect', args, { onnx: { type: 'string' }, dtype: { type: 'string' } });
   if (typeof parsed === 'number') return parsed;
-  const { values, positionals } = parsed;
+  const values = parsed.values as { onnx?: string; dtype?: string };
+  const { positionals } = parsed;
   const dir = positionals[0];
   if (!dir || positionals.length > 1) {
     process.stderr.write(`reranker inspect needs one model folder\n${HELP.inspect}\n`);
     return 2;
   }
-  const onnx = values.onnx;
-  const r = await inspectModel(dir, typeof onnx === 'string' ? { onnxFile: onnx } : {});
+  // --dtype defaults to MODEL_DTYPE, so inspect shows what `serve` would pick here.
+  const config = loadConfig();
+  const request = values.dtype !== undefined ? parseDtype(values.dtype) : config.modelDtype;
+  if (request === undefined) {
+    process.stderr.write(`--dtype must be one of ${DTYPES.join(', ')} or an .onnx file name\n`);
+    return 2;
+  }
+  const onnxFile = values.onnx ?? config.onnxFile;
+  const r = await inspectModel(dir, onnxFile !== undefined ? { onnxFile } : { dtype: { request, device: config.device, cpu: detectCpuFeatures() } });
   (r.stream === 'stdout' ? process.stdout : process.stderr).write(r.output.endsWith('\n') ? r.output : r.output + '\n');
   return r.exitCode;
 }

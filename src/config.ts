@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { noCudaReason } from './engine/cudaProbe';
 import { AppError } from './errors';
+import { DTYPES, parseDtype, type DtypeRequest } from './modelSpec/variants';
 
 export type Device = 'auto' | 'cuda' | 'cpu';
 export type TaskOverride = 'reranker' | 'classifier';
@@ -26,6 +27,8 @@ export interface Config {
   readonly demoModelDir: string;
   readonly modelCacheDir: string;
   readonly onnxFile: string | undefined;
+  /** MODEL_DTYPE: which variant of the folder's .onnx files to serve (modelSpec/variants.ts). */
+  readonly modelDtype: DtypeRequest;
   readonly taskOverride: TaskOverride | undefined;
   readonly maxInputLengthOverride: number | undefined;
   readonly activationOverride: ActivationOverride | undefined;
@@ -184,6 +187,18 @@ function bool(env: Env, name: string, def: boolean): boolean {
   return fail(name, 'true, false, 1, 0, yes, no, on or off (any case)', raw);
 }
 
+/** MODEL_DTYPE: a dtype name or an .onnx file name; MODEL_ONNX_FILE and a non-auto MODEL_DTYPE contradict each other. */
+function modelDtype(env: Env): DtypeRequest {
+  const raw = read(env, 'MODEL_DTYPE');
+  if (raw === undefined) return 'auto';
+  const parsed = parseDtype(raw);
+  if (parsed === undefined) fail('MODEL_DTYPE', `${DTYPES.join(' | ')} or an .onnx file name`, raw);
+  if (parsed !== 'auto' && read(env, 'MODEL_ONNX_FILE') !== undefined) {
+    throw new AppError('Config', `MODEL_DTYPE=${raw} and MODEL_ONNX_FILE=${read(env, 'MODEL_ONNX_FILE')} both choose the .onnx file; set only one`);
+  }
+  return parsed;
+}
+
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T): T;
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: undefined): T | undefined;
 function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], def: T | undefined): T | undefined {
@@ -266,6 +281,7 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
     demoModelDir: path.resolve(read(env, 'DEMO_MODEL_DIR') ?? path.join(PROJECT_ROOT, 'models', 'demo')),
     modelCacheDir: path.resolve(read(env, 'MODEL_CACHE_DIR') ?? path.join(os.tmpdir(), 'reranker-model-cache')),
     onnxFile: read(env, 'MODEL_ONNX_FILE'),
+    modelDtype: modelDtype(env),
     taskOverride: oneOf(env, 'MODEL_TASK', ['reranker', 'classifier'] as const, undefined),
     maxInputLengthOverride,
     activationOverride: oneOf(env, 'ACTIVATION', ['sigmoid', 'softmax', 'identity', 'tanh'] as const, undefined),

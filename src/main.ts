@@ -8,6 +8,7 @@ import path from 'node:path';
 import { sha256OfFile } from './artifacts/modelHash';
 import { resolveModel } from './artifacts/resolveModel';
 import type { Config } from './config';
+import { detectCpuFeatures } from './cpuFeatures';
 import { createReranker, warmUp } from './engine/createReranker';
 import { AppError, messageOf } from './errors';
 import { ResultCache } from './engine/resultCache';
@@ -84,7 +85,10 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info(`model source: ${resolved.source} (${resolved.reason})`, { dir: resolved.dir, ...(resolved.uri ? { uri: resolved.uri } : {}) });
 
     state.phase = 'loading';
-    const files = await readModelFiles(resolved.dir, config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : {});
+    const files = await readModelFiles(
+      resolved.dir,
+      config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : { dtype: { request: config.modelDtype, device: config.device, cpu: detectCpuFeatures() } },
+    );
     state.files = { read: files.paths, onnxFiles: files.onnxFiles };
     const result = buildSpec(files, {
       ...(config.taskOverride ? { task: config.taskOverride } : {}),
@@ -95,7 +99,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
     const spec = result.spec;
     state.spec = spec;
     for (const w of spec.warnings) log.warn(`spec: ${w}`);
-    log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile });
+    log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variantReason: spec.variant.reason } : {}) });
     lap('spec');
 
     // Hashed while the engine starts; the cache needs it before the first request.

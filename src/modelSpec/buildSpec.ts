@@ -58,6 +58,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
     ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
     ...(template.template ? { pairTemplate: template.template } : {}),
+    ...(files.variant ? { variant: files.variant } : {}),
     evidence: notes.evidence,
     warnings: notes.warnings,
   };

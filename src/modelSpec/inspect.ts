@@ -17,9 +17,12 @@ import { buildSpec } from './buildSpec';
 import { readModelFiles } from './readModelFiles';
 import { tokenizerFilesOf, unservableReason } from './servable';
 import type { ModelFiles, ModelSpec, SpecOverrides } from './types';
+import type { ReadModelFilesOptions } from './readModelFiles';
 
 export interface InspectOptions {
   readonly onnxFile?: string;
+  /** MODEL_DTYPE as the server would apply it (the CLI passes the CPU's features) */
+  readonly dtype?: ReadModelFilesOptions['dtype'];
   readonly overrides?: SpecOverrides;
 }
 
@@ -37,7 +40,7 @@ export const EXIT_UNREADABLE = 2;
 export async function inspectModel(dir: string, options: InspectOptions = {}): Promise<InspectResult> {
   let files: ModelFiles;
   try {
-    files = await readModelFiles(dir, options.onnxFile !== undefined ? { onnxFile: options.onnxFile } : {});
+    files = await readModelFiles(dir, options.onnxFile !== undefined ? { onnxFile: options.onnxFile } : options.dtype ? { dtype: options.dtype } : {});
   } catch (e) {
     const msg = isAppError(e) ? e.message : `cannot read ${dir}: ${messageOf(e)}`;
     return { exitCode: EXIT_UNREADABLE, output: `error: ${oneLine(msg)}`, stream: 'stderr' };
@@ -74,6 +77,9 @@ export async function inspectModel(dir: string, options: InspectOptions = {}): P
     onnxFiles: files.onnxFiles ?? [],
     filesRead: files.paths ?? {},
     pairTemplate: s.pairTemplate ?? null,
+    variant: s.variant ?? null,
+    // Every .onnx found, its size, and which one is served.
+    variants: (files.variants ?? []).map((v) => ({ ...v, served: v.file === s.onnxFile })),
     graph: files.graph
       ? {
           producer: files.graph.producer ?? null,

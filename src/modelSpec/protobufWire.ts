@@ -141,6 +141,14 @@ export class WireReader {
     return s;
   }
 
+  /** The next n bytes (a fixed32 / fixed64 payload); the cursor moves past them. */
+  rawBytes(n: number): Uint8Array {
+    if (this.pos + n > this.end) throw new RangeError(`${n} bytes run past the end of their message`);
+    const b = this.src.slice(this.pos, this.pos + n);
+    this.pos += n;
+    return b;
+  }
+
   /** A nested message as its own reader; the cursor moves past it. */
   message(): WireReader {
     const len = this.length();

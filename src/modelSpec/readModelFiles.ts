@@ -15,10 +15,13 @@ import { AppError, messageOf } from '../errors';
 import { isRecord } from './jsonFields';
 import { readOnnxGraph } from './onnxGraph';
 import type { ModelFiles, ModelJsonKey, OnnxFileEntry, OnnxGraphInfo } from './types';
+import { chooseVariant, listVariants, type CpuFeatures, type DtypeRequest } from './variants';
 
 export interface ReadModelFilesOptions {
   /** Relative path of the .onnx to use (MODEL_ONNX_FILE), e.g. 'onnx/model_quantized.onnx'. */
   readonly onnxFile?: string;
+  /** MODEL_DTYPE: choose among the folder's variants (variants.ts) when onnxFile is not given. */
+  readonly dtype?: { readonly request: DtypeRequest; readonly device: string; readonly cpu: CpuFeatures };
 }
 
 /** ModelFiles keys and the file each one comes from. */
@@ -47,7 +50,9 @@ export async function readModelFiles(dir: string, options: ReadModelFilesOptions
     throw new AppError('Model', `model folder ${dir} cannot be read: ${messageOf(e)}`, { cause: e });
   }
   const listing = found.names;
-  const onnxFile = options.onnxFile !== undefined ? await checkChosenOnnx(dir, options.onnxFile, found.onnxFiles) : pickOnnx(dir, listing);
+  const variants = listVariants(listing, await onnxSizes(dir, listing));
+  const variant = options.onnxFile === undefined && options.dtype ? chooseVariant(variants, options.dtype.request, options.dtype.device, options.dtype.cpu) : undefined;
+  const onnxFile = options.onnxFile !== undefined ? await checkChosenOnnx(dir, options.onnxFile, found.onnxFiles) : options.dtype ? variant?.file : pickOnnx(dir, listing);
   const onnxDir = onnxFile !== undefined ? path.posix.dirname(onnxFile) : '.';
   const has = new Set(listing);
   const locate = (name: string): string | undefined => {
@@ -55,7 +60,7 @@ export async function readModelFiles(dir: string, options: ReadModelFilesOptions
     return [name, beside, `onnx/${name}`].find((rel) => has.has(rel));
   };
 
-  const out: { -readonly [K in keyof ModelFiles]: ModelFiles[K] } = { dir, listing, onnxFiles: found.onnxFiles, paths: {} };
+  const out: { -readonly [K in keyof ModelFiles]: ModelFiles[K] } = { dir, listing, onnxFiles: found.onnxFiles, paths: {}, variants, ...(variant ? { variant } : {}) };
   const paths: Partial<Record<ModelJsonKey, string>> = {};
   for (const [key, name] of Object.entries(JSON_FILES) as Array<[Exclude<ModelJsonKey, 'modules'>, string]>) {
     const rel = locate(name);
@@ -109,6 +114,17 @@ export async function listModelFolder(dir: string): Promise<FolderListing> {
     onnx.sort().map(async (rel) => ({ path: rel, bytes: await fsp.stat(path.join(dir, rel)).then((st) => st.size, () => 0) })),
   );
   return { names: names.sort(), onnxFiles };
+}
+
+/** Sizes of the .onnx files (inspect and the start-up line show them). */
+async function onnxSizes(dir: string, listing: readonly string[]): Promise<Map<string, number>> {
+  const sizes = new Map<string, number>();
+  for (const n of listing) {
+    if (!n.endsWith('.onnx')) continue;
+    const st = await fsp.stat(path.join(dir, n)).catch(() => undefined);
+    if (st?.isFile()) sizes.set(n, st.size);
+  }
+  return sizes;
 }
 
 /** MODEL_ONNX_FILE may point anywhere inside the folder (not only the listed levels). */

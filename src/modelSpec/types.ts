@@ -3,6 +3,7 @@
  * need to know, decided once before the engine starts, with the evidence for each decision.
  */
 import type { PairTemplate } from '../tokenize/pairTemplate';
+import type { Variant, VariantChoice } from './variants';
 
 export type Task = 'reranker' | 'classifier';
 export type Activation = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
@@ -60,6 +61,10 @@ export interface ModelFiles {
   readonly graph?: OnnxGraphInfo;
   /** Names of files present at the top level and under onnx/ ('onnx/x'; folders end with '/'), for messages and hints. */
   readonly listing: readonly string[];
+  /** Every .onnx variant found (variants.ts), with sizes. */
+  readonly variants?: readonly Variant[];
+  /** How MODEL_DTYPE chose onnxFile, when it did. */
+  readonly variant?: VariantChoice;
 }
 
 export interface SpecOverrides {
@@ -105,6 +110,8 @@ export interface ModelSpec {
   readonly onnxFile?: string;
   /** How special tokens wrap a pair; undefined when there is no tokenizer.json. */
   readonly pairTemplate?: PairTemplate;
+  /** How MODEL_DTYPE chose onnxFile, when it did. */
+  readonly variant?: VariantChoice;
   readonly evidence: readonly Evidence[];
   readonly warnings: readonly string[];
 }

@@ -52,3 +52,9 @@ export const sharedData = (...parts: string[]): string => inShared('data', parts
 
 /** bert-base-uncased's tokenizer files, as shipped with cross-encoder/ms-marco-MiniLM-L-6-v2. */
 export const bertTokenizerDir = (): string => sharedFixture('hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2');
+
+/** ../shared beside the clone (or beside an ancestor of a worktree): see sharedDir(). */
+export const SHARED_DIR = ((): string => { try { return sharedDir(); } catch { return path.join(ROOT, '..', 'shared'); } })();
+
+/** 43 TREC DL 2019 queries with judged MS MARCO passages (../shared/data). */
+export const MSMARCO_SAMPLE = path.join(SHARED_DIR, 'data', 'msmarco-trec-dl19-sample.jsonl');

@@ -112,6 +112,15 @@ test('several bad variables are reported at once, each with what it accepts (iss
   assert.equal(logFormatOf({ LOG_FORMAT: 'nonsense' }), 'json');
 });
 
+test('MODEL_DTYPE: a dtype name or an .onnx file; not together with MODEL_ONNX_FILE', () => {
+  assert.equal(loadConfig({}).modelDtype, 'auto');
+  assert.equal(loadConfig({ MODEL_DTYPE: 'q8' }).modelDtype, 'q8');
+  assert.deepEqual(loadConfig({ MODEL_DTYPE: 'onnx/model_O3.onnx' }).modelDtype, { file: 'onnx/model_O3.onnx' });
+  assert.throws(() => loadConfig({ MODEL_DTYPE: 'int4' }), /invalid MODEL_DTYPE="int4": expected auto \| fp32 \| fp16 \| q8 \| int8 \| uint8 \| q4 or an \.onnx file name/);
+  assert.throws(() => loadConfig({ MODEL_DTYPE: 'q8', MODEL_ONNX_FILE: 'model.onnx' }), /both choose the \.onnx file; set only one/);
+  assert.equal(loadConfig({ MODEL_DTYPE: 'auto', MODEL_ONNX_FILE: 'model.onnx' }).onnxFile, 'model.onnx');
+});
+
 test('budgets: documented defaults, and bad values fail fast naming the variable', () => {
   const b = loadConfig({}).budgets;
   assert.deepEqual(
