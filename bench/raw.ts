@@ -4,6 +4,7 @@
  * inside the loop (it is part of the work the server does), and a few batch sizes are tried,
  * both in request order and length-sorted (the least padding any batching could reach).
  */
+import { encoderIn } from '../test/helpers/tokenizer';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { pack, type QueuedPair } from '../src/batching/scheduler';
@@ -31,7 +32,7 @@ export interface RawEngine {
 }
 
 export async function openRaw(modelDir: string, onnxFile: string, threads: number, maxLength = 512): Promise<RawEngine> {
-  const encoder = await PairEncoder.fromDir(modelDir);
+  const encoder = await encoderIn(modelDir);
   const session = await ort.InferenceSession.create(path.join(modelDir, onnxFile), {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',

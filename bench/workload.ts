@@ -1,12 +1,13 @@
 /**
  * The seeded benchmark workload: queries of about 10 words, documents of 40 to 200 words (so
  * lengths vary and padding matters), 8 to 32 documents per request. Words come from the
- * bert-base-uncased vocabulary with a Zipf-like skew and some punctuation, so a word is about one
+ * bert-base-uncased vocabulary (from ../shared/fixtures) with a Zipf-like skew and some punctuation, so a word is about one
  * token, as in ordinary English text; the same seed always gives the same requests.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import { mulberry32 } from '../scripts/onnx/prng';
+import { bertTokenizerDir } from '../test/helpers/paths';
 
 export interface BenchRequest {
   readonly query: string;
@@ -19,7 +20,6 @@ export interface WorkloadOptions {
   readonly vocabFile?: string;
 }
 
-const DEFAULT_VOCAB = path.resolve(__dirname, '..', '..', 'scripts', 'assets', 'bert-base-uncased', 'vocab.txt');
 
 function words(vocabFile: string): string[] {
   // Whole words only (no ##pieces, no [special] tokens, no digits): each is exactly one token.
@@ -32,7 +32,7 @@ function words(vocabFile: string): string[] {
 
 export function makeWorkload(opts: WorkloadOptions): BenchRequest[] {
   const rand = mulberry32(opts.seed ?? 1234);
-  const vocab = words(opts.vocabFile ?? DEFAULT_VOCAB);
+  const vocab = words(opts.vocabFile ?? path.join(bertTokenizerDir(), 'vocab.txt'));
   const int = (lo: number, hi: number): number => lo + Math.floor(rand() * (hi - lo + 1));
   // Squaring a uniform skews towards the front of the list (frequent words come first in the vocab).
   const word = (): string => vocab[Math.floor(rand() * rand() * vocab.length)]!;

@@ -8,13 +8,13 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBertModel } from './onnx/bertGraph';
 import { buildLexicalOverlapModel, DEFAULT_LEXICAL } from './onnx/lexicalGraph';
-import { parseVocab, tokenWeights } from './onnx/tokenWeights';
+import { tokenWeights } from './onnx/tokenWeights';
 import { bertConfigJson, labelNames, readVocab, writeTokenizerFiles } from './hfModelFiles';
 import { DECODER_PRESETS, generateDecoder, isDecoderPreset, type DecoderPresetName } from './genDecoder';
 import { BERT_PRESETS, isPresetName, PRESET_NAMES, type PresetName } from './modelPresets';
 
 /** Bumped only when the bytes written for the same options change on purpose. */
-export const GENERATOR_VERSION = '1';
+export const GENERATOR_VERSION = '2';
 
 export interface GenerateModelOptions {
   /** output folder, created if missing; files of the same name are overwritten */
@@ -28,7 +28,7 @@ export interface GenerateModelOptions {
   intermediate?: number;
   maxPosition?: number;
   /**
-   * rows of the word-embedding table; default the tokenizer's vocabulary (30522). Fewer rows make a
+   * rows of the word-embedding table; default 30522 (bert-base-uncased's vocabulary). Fewer rows make a
    * model whose runs fail for texts with token ids past the table (a real export mistake), for fault tests.
    */
   vocabSize?: number;
@@ -40,6 +40,11 @@ export interface GenerateModelOptions {
   layout?: 'root' | 'onnx';
   /** false: the graph has no token_type_ids input; default true */
   tokenTypeIds?: boolean;
+  /**
+   * a folder whose bert-base-uncased-style tokenizer files are copied (tests and benchmarks pass the
+   * real one from ../shared); default: the project's own WordPiece tokenizer (scripts/wordpieceTokenizer.ts)
+   */
+  tokenizerDir?: string;
 }
 
 export interface GeneratedModel {
@@ -56,7 +61,7 @@ function modelBytesFor(o: GenerateModelOptions, preset: PresetName, seed: number
     const overridden = (['layers', 'hidden', 'heads', 'intermediate', 'maxPosition', 'labels', 'vocabSize'] as const).filter((k) => o[k] !== undefined);
     if (overridden.length) throw new Error(`--preset demo has a fixed shape; remove ${overridden.map((k) => `--${k}`).join(', ')}`);
     if (o.tokenTypeIds === false) throw new Error('--preset demo needs token_type_ids to tell the query from the document');
-    const vocab = parseVocab(readVocab());
+    const vocab = readVocab(o.tokenizerDir);
     const onnx = buildLexicalOverlapModel({ ...DEFAULT_LEXICAL, tokenWeights: tokenWeights(vocab).weights, seed }, GENERATOR_VERSION);
     const config = bertConfigJson({
       nameOrPath: 'sagemaker-reranker/demo-lexical-overlap',
@@ -117,17 +122,18 @@ export async function generateModel(o: GenerateModelOptions): Promise<GeneratedM
   await rm(layout === 'root' ? join(dir, 'onnx', 'model.onnx') : join(dir, 'model.onnx'), { force: true });
   await writeFile(modelFile, built.onnx);
   await writeFile(join(dir, 'config.json'), built.config);
-  await writeTokenizerFiles(dir, built.maxPosition);
+  await writeTokenizerFiles(dir, built.maxPosition, o.tokenizerDir);
   return { dir, modelFile, modelBytes: built.onnx.byteLength };
 }
 
 const USAGE = `usage: gen-model [--preset ${[...PRESET_NAMES, ...DECODER_PRESETS].join('|')}] --out DIR [options]
   --layers N --hidden N --heads N --intermediate N --max-position N   override the preset's shape
-  --vocab-size N     word-embedding rows (default the tokenizer's 30522; fewer: runs fail on higher token ids)
+  --vocab-size N     word-embedding rows (default 30522, bert-base-uncased's; fewer: runs fail on higher token ids)
   --labels N|a,b,c   number of labels (LABEL_0..) or their names; >1 makes a classifier (default 1)
   --seed N           weight seed (default 42)
   --layout root|onnx DIR/model.onnx (default) or DIR/onnx/model.onnx
-  --no-token-type-ids  graph without the token_type_ids input`;
+  --no-token-type-ids  graph without the token_type_ids input
+  --tokenizer DIR    copy this folder's WordPiece tokenizer files (default: the project's own)`;
 
 function intFlag(values: Record<string, unknown>, name: string): number | undefined {
   const v = values[name];
@@ -144,7 +150,7 @@ export function parseCliArgs(argv: string[]): GenerateModelOptions | 'help' {
     strict: true,
     options: {
       preset: str, out: str, layers: str, hidden: str, heads: str, intermediate: str, 'max-position': str, 'vocab-size': str,
-      labels: str, seed: str, layout: str, 'no-token-type-ids': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+      labels: str, seed: str, layout: str, tokenizer: str, 'no-token-type-ids': { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
     },
   });
   if (values.help) return 'help';
@@ -163,6 +169,7 @@ export function parseCliArgs(argv: string[]): GenerateModelOptions | 'help' {
   }
   if (labels !== undefined) o.labels = labels;
   if (values['no-token-type-ids']) o.tokenTypeIds = false;
+  if (values.tokenizer !== undefined) o.tokenizerDir = values.tokenizer;
   return o;
 }
 

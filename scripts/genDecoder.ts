@@ -3,9 +3,8 @@
 // produce: a causal LM without past inputs, one with past_key_values inputs, and a seq-cls conversion.
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
-import { projectRoot } from './hfModelFiles';
 import { buildQwen3Graph, QWEN3_OPSET, type Qwen3Architecture } from './onnx/qwen3Graph';
 
 /** Qwen3's vocabulary with added tokens (config.json vocab_size of Qwen3-Reranker-0.6B). */
@@ -41,6 +40,14 @@ const PRESETS: Record<DecoderPresetName, DecoderPreset> = {
 
 export function isDecoderPreset(s: string): s is DecoderPresetName {
   return (DECODER_PRESETS as readonly string[]).includes(s);
+}
+
+/** The folder holding this project's package.json, from scripts/ (tsx) or dist/scripts/ (compiled). */
+function projectRoot(): string {
+  for (let dir = __dirname; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'scripts'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`cannot find the project root (package.json) above ${__dirname}`);
+  }
 }
 
 /**

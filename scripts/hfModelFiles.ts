@@ -1,30 +1,21 @@
 // The non-ONNX half of a Hugging Face model folder: config.json and the tokenizer files.
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
+import { parseVocab } from './onnx/tokenWeights';
+import { specialTokensMapJson, tokenizerConfigJson, tokenizerJson, wordpieceVocab } from './wordpieceTokenizer';
 
 export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt'] as const;
 
 // What `save_pretrained` of a recent transformers release writes; spec code may read it.
 const TRANSFORMERS_VERSION = '4.48.0';
 
-/** The repository root: works from scripts/ (tsx) and from dist/scripts/ (compiled). */
-export function projectRoot(from: string = __dirname): string {
-  let dir = from;
-  for (;;) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'scripts', 'assets'))) return dir;
-    const up = dirname(dir);
-    if (up === dir) throw new Error(`cannot find the project root (package.json + scripts/assets) above ${from}`);
-    dir = up;
-  }
-}
-
-export function tokenizerAssetsDir(): string {
-  return join(projectRoot(), 'scripts', 'assets', 'bert-base-uncased');
-}
-
-export function readVocab(): string {
-  return readFileSync(join(tokenizerAssetsDir(), 'vocab.txt'), 'utf8');
+/**
+ * The vocabulary (vocab.txt lines in id order): of a copied tokenizer folder when given, else the
+ * project's own generated WordPiece vocabulary.
+ */
+export function readVocab(tokenizerDir?: string): string[] {
+  return tokenizerDir === undefined ? wordpieceVocab() : parseVocab(readFileSync(join(tokenizerDir, 'vocab.txt'), 'utf8'));
 }
 
 export function labelNames(labels: number | readonly string[]): string[] {
@@ -91,19 +82,28 @@ export function bertConfigJson(f: BertConfigFields): string {
 }
 
 /**
- * Copies the bert-base-uncased tokenizer files. A model with fewer positions than the tokenizer's
- * model_max_length gets a lowered limit, so the pair encoder never builds inputs the graph rejects.
+ * Writes the tokenizer files: the project's own WordPiece tokenizer, or a copy of `from` (a folder
+ * with a bert-base-uncased-style tokenizer; tests and benchmarks pass the real one from ../shared).
+ * A model with fewer positions than the tokenizer's model_max_length gets a lowered limit, so the
+ * pair encoder never builds inputs the graph rejects.
  */
-export async function writeTokenizerFiles(dir: string, maxPosition: number): Promise<void> {
-  const src = tokenizerAssetsDir();
+export async function writeTokenizerFiles(dir: string, maxPosition: number, from?: string): Promise<void> {
+  if (from === undefined) {
+    const vocab = wordpieceVocab();
+    await writeFile(join(dir, 'vocab.txt'), vocab.join('\n') + '\n');
+    await writeFile(join(dir, 'tokenizer.json'), tokenizerJson(vocab));
+    await writeFile(join(dir, 'tokenizer_config.json'), tokenizerConfigJson(vocab, Math.min(512, maxPosition)));
+    await writeFile(join(dir, 'special_tokens_map.json'), specialTokensMapJson());
+    return;
+  }
   for (const name of TOKENIZER_FILES) {
     if (name === 'tokenizer_config.json' && maxPosition < 512) {
-      const text = readFileSync(join(src, name), 'utf8');
+      const text = readFileSync(join(from, name), 'utf8');
       const lowered = text.replace('"model_max_length": 512', `"model_max_length": ${maxPosition}`);
       if (lowered === text) throw new Error(`${name}: model_max_length 512 not found`);
       await writeFile(join(dir, name), lowered);
     } else {
-      await copyFile(join(src, name), join(dir, name));
+      await copyFile(join(from, name), join(dir, name));
     }
   }
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
-// Runs the compiled test files with Node's own test runner.
-// Usage: node scripts/run-tests.mjs [unit|model|integration ...] [--grep pattern]
+// Runs the compiled test files with Node's own test runner, one file at a time.
+// Usage: node scripts/run-tests.mjs [unit|model|integration ...] [--grep pattern] [--verbose]
+// Output: one line per test file, failures in full, and `tests: N passed, N failed, N skipped`
+// (scripts/testReporter.mjs); --verbose prints Node's spec reporter instead (every test, diagnostics).
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +11,8 @@ const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const grepAt = args.indexOf('--grep');
 const grep = grepAt >= 0 ? args.splice(grepAt, 2)[1] : undefined;
+const verboseAt = args.indexOf('--verbose');
+const verbose = verboseAt >= 0 && args.splice(verboseAt, 1).length > 0;
 const suites = args.length ? args : ['unit', 'model', 'integration'];
 
 function walk(dir) {
@@ -28,7 +32,8 @@ if (files.length === 0) {
   console.error('no test files found under dist/test; run `make build` first');
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', ...files], {
+const reporter = verbose ? 'spec' : join(root, 'scripts', 'testReporter.mjs');
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=1', '--test-timeout=300000', `--test-reporter=${reporter}`, '--test-reporter-destination=stdout', ...files], {
   stdio: 'inherit',
   cwd: root,
 });

@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { noCudaReason } from './engine/cudaProbe';
 import { AppError } from './errors';
 import { DTYPES, parseDtype, type DtypeRequest } from './modelSpec/variants';
 
@@ -37,6 +38,8 @@ export interface Config {
   readonly instructionOverride: string | undefined;
 
   readonly device: Device;
+  /** DEVICE=auto on a machine without CUDA (why): the engine runs on CPU, with the CPU layout. */
+  readonly autoCpuReason: string | undefined;
   readonly cudaDeviceId: number;
   readonly inferenceWorkers: number;
   readonly intraOpThreads: number;
@@ -139,8 +142,22 @@ export interface Budgets {
 
 type Env = Record<string, string | undefined>;
 
+/** One bad variable; loadConfig collects them all before it gives up. */
+class VariableError extends AppError {
+  constructor(readonly variable: string, message: string) {
+    super('Config', message);
+  }
+}
+
+/** Every bad variable at once (`problems`, one line each); `message` joins them. */
+export class ConfigErrors extends AppError {
+  constructor(readonly problems: readonly string[]) {
+    super('Config', problems.length === 1 ? problems[0]! : `${problems.length} invalid settings: ${problems.join('; ')}`);
+  }
+}
+
 function fail(name: string, expected: string, got: string): never {
-  throw new AppError('Config', `invalid ${name}=${JSON.stringify(got)}: expected ${expected}`);
+  throw new VariableError(name, `invalid ${name}=${JSON.stringify(got)}: expected ${expected}`);
 }
 
 /** SCORE_TOKENS=yes,no: the true token, then optionally the false one (vocabulary strings). */
@@ -180,7 +197,7 @@ function bool(env: Env, name: string, def: boolean): boolean {
   const v = raw.toLowerCase();
   if (['1', 'true', 'yes', 'on'].includes(v)) return true;
   if (['0', 'false', 'no', 'off'].includes(v)) return false;
-  return fail(name, 'true or false', raw);
+  return fail(name, 'true, false, 1, 0, yes, no, on or off (any case)', raw);
 }
 
 /** MODEL_DTYPE: a dtype name or an .onnx file name; MODEL_ONNX_FILE and a non-auto MODEL_DTYPE contradict each other. */
@@ -213,7 +230,36 @@ function seconds(env: Env, name: string, defSeconds: number, min: number, max: n
 
 const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
 
-export function loadConfig(env: Env = process.env): Config {
+/**
+ * Reads the whole environment; with several bad variables, every one is reported at once
+ * (ConfigErrors): each is read again without the bad ones until the rest reads cleanly.
+ * `noCuda` says why CUDA cannot work here (engine/cudaProbe.ts); tests pass their own.
+ */
+export function loadConfig(env: Env = process.env, noCuda: () => string | undefined = noCudaReason): Config {
+  const problems: string[] = [];
+  const rest: Env = { ...env };
+  for (;;) {
+    try {
+      const cfg = readConfig(rest, noCuda);
+      if (problems.length === 0) return cfg;
+      break;
+    } catch (e) {
+      if (!(e instanceof VariableError)) throw e;
+      problems.push(e.message);
+      // A value derived from another variable (MODEL_URI from HF_MODEL_ID) cannot be dropped: stop here.
+      if (rest[e.variable] === undefined) break;
+      delete rest[e.variable];
+    }
+  }
+  throw new ConfigErrors(problems);
+}
+
+/** LOG_FORMAT for the lines written before (or instead of) a valid config: json unless it says text. */
+export function logFormatOf(env: Env = process.env): 'json' | 'text' {
+  return read(env, 'LOG_FORMAT')?.toLowerCase() === 'text' ? 'text' : 'json';
+}
+
+function readConfig(env: Env, noCuda: () => string | undefined): Config {
   const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
   const hfModelId = read(env, 'HF_MODEL_ID');
   const modelUri = read(env, 'MODEL_URI') ?? (hfModelId?.startsWith('s3://') ? hfModelId : undefined);
@@ -231,7 +277,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (batchStrategy === undefined) fail('SAGEMAKER_BATCH_STRATEGY', 'MULTI_RECORD or SINGLE_RECORD', batchStrategyRaw ?? '');
 
   const device = oneOf(env, 'DEVICE', ['auto', 'cuda', 'cpu'] as const, 'auto');
-  const engine = engineThreads(env, device, cores);
+  const autoCpuReason = device === 'auto' ? noCuda() : undefined;
+  const engine = engineThreads(env, autoCpuReason !== undefined ? 'cpu' : device, cores);
   const maxInputLengthOverride = read(env, 'MAX_INPUT_LENGTH') === undefined ? undefined : int(env, 'MAX_INPUT_LENGTH', 512, 3, 1 << 20);
   // Real-time endpoints cut an invocation at 60 s; batch transform's InvocationsTimeoutInSeconds
   // defaults to 600 s, and large MultiRecord payloads need that room.
@@ -256,6 +303,7 @@ export function loadConfig(env: Env = process.env): Config {
     instructionOverride: read(env, 'INSTRUCTION'),
 
     device,
+    autoCpuReason,
     cudaDeviceId: int(env, 'CUDA_DEVICE_ID', 0, 0, 64),
     inferenceWorkers: engine.workers,
     intraOpThreads: engine.threads,
@@ -328,7 +376,8 @@ function budgets(env: Env, payloadMb: number): Budgets {
  * the threads of one ONNX Runtime run wait for each other at every operator, so a thread preempted
  * by tokenization or HTTP stalls its siblings, while two sessions run on without waiting for each
  * other: +15 % pairs/s with MiniLM-L6 on 2 cores (docs/BENCHMARKS.md). Setting one of the two
- * derives the other from the cores. GPU or auto: one session owns the device, threads = cores.
+ * derives the other from the cores. GPU, or auto where CUDA may be there: one session owns the
+ * device, threads = cores; auto on a machine without CUDA gets the CPU layout.
  */
 function engineThreads(env: Env, device: Device, cores: number): { workers: number; threads: number } {
   if (device !== 'cpu') return { workers: int(env, 'INFERENCE_WORKERS', 1, 1, 64), threads: int(env, 'INTRA_OP_THREADS', cores, 1, 1024) };

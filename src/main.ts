@@ -43,7 +43,7 @@ export async function start(config: Config): Promise<Running> {
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
-    server.once('error', reject);
+    server.once('error', (e: NodeJS.ErrnoException) => reject(listenError(e, config)));
   });
   const addr = server.address();
   log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
@@ -54,6 +54,16 @@ export async function start(config: Config): Promise<Running> {
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= drain(config, state, server).then(() => observability.stop()));
   return { server, state, ready, stop };
+}
+
+/** A port that is taken or not allowed names the port and the variable that sets it. */
+function listenError(e: NodeJS.ErrnoException, config: Config): Error {
+  const where = `${config.host}:${config.port}`;
+  const fix = 'set PORT (or SAGEMAKER_BIND_TO_PORT, which wins) to a free port';
+  if (e.code === 'EADDRINUSE') return new AppError('Config', `port ${config.port} is already in use (${where}): stop the other process or ${fix}`, { cause: e });
+  if (e.code === 'EACCES') return new AppError('Config', `no permission to listen on port ${config.port} (${where}): ${fix} above 1023`, { cause: e });
+  if (e.code === 'EADDRNOTAVAIL') return new AppError('Config', `HOST=${config.host} is not an address of this machine (${where})`, { cause: e });
+  return e;
 }
 
 async function load(config: Config, state: ServerState): Promise<void> {
@@ -80,6 +90,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
       resolved.dir,
       config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : { dtype: { request: config.modelDtype, device: config.device, cpu: detectCpuFeatures() } },
     );
+    state.files = { read: files.paths, onnxFiles: files.onnxFiles };
     const result = buildSpec(files, {
       ...(config.taskOverride ? { task: config.taskOverride } : {}),
       ...(config.maxInputLengthOverride !== undefined ? { maxInputLength: config.maxInputLengthOverride } : {}),
@@ -96,7 +107,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
     // Hashed while the engine starts; the cache needs it before the first request.
     const hashing = spec.onnxFile ? sha256OfFile(path.join(resolved.dir, spec.onnxFile)) : Promise.resolve(undefined);
     hashing.catch(() => undefined);
-    const reranker = await createReranker(config, spec, resolved.dir);
+    const reranker = await createReranker(config, spec, files);
     state.reranker = reranker;
     lap('engine');
     if (state.phase !== 'loading') return; // stopped meanwhile
@@ -122,6 +133,14 @@ async function load(config: Config, state: ServerState): Promise<void> {
  * refused connection) while in-flight requests finish; then everything closes.
  */
 async function drain(config: Config, state: ServerState, server: Server): Promise<void> {
+  if (state.phase === 'failed') {
+    // Nothing was served: close quietly, the start-up failure line already said everything.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+    await state.reranker?.close();
+    return;
+  }
   state.phase = 'draining';
   // Bodies still arriving would hold the drain as long as their senders like: cut them now.
   abortBodyReads(new AppError('Unhealthy', 'the server is shutting down; the request body was not read to its end'));

@@ -28,6 +28,8 @@ export function reportReady(config: Config, model: ModelSource, reranker: Rerank
       ...(config.s3.endpoint && model.uri ? { s3_endpoint: redactUrl(config.s3.endpoint) } : {}),
     },
     spec: { task: spec.task, family: spec.family, max_input_length: spec.maxInputLength, activation: spec.activation, num_labels: spec.numLabels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variant_reason: spec.variant.reason } : {}) },
+    // Defaults that change scores (activation, labels, window) are spec warnings: repeated here.
+    ...(spec.warnings.length ? { spec_warnings: spec.warnings } : {}),
     device: engine.provider,
     device_requested: config.device,
     ...(engine.provider === 'cuda' ? { cuda_device_id: config.cudaDeviceId } : {}),

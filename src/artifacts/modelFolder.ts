@@ -1,45 +1,47 @@
 /**
- * What counts as a model folder, and safe relative paths for files that come from S3 keys or
+ * What counts as a model folder (judged on the spec reader's own listing, modelSpec/readModelFiles.ts),
+ * and safe relative paths for files that come from S3 keys or
  * archive entries (both are attacker-controlled strings as far as the file system is concerned).
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { AppError } from '../errors';
+import { listModelFolder, type FolderListing } from '../modelSpec/readModelFiles';
 
-async function names(dir: string): Promise<string[]> {
-  try {
-    return await fsp.readdir(dir);
-  } catch {
-    return [];
-  }
+/** The spec reader's listing (root and onnx/), or an empty one for a folder that cannot be read. */
+async function modelListing(dir: string): Promise<FolderListing> {
+  return listModelFolder(dir).catch(() => ({ names: [], onnxFiles: [] }));
 }
-
-/** Names at the root and under onnx/ (as 'onnx/<name>'): where the spec reader looks. */
-async function modelListing(dir: string): Promise<string[]> {
-  const root = await names(dir);
-  const sub = root.includes('onnx') ? (await names(path.join(dir, 'onnx'))).map((n) => `onnx/${n}`) : [];
-  return [...root, ...sub];
-}
-
-const isOnnx = (n: string): boolean => n.toLowerCase().endsWith('.onnx');
 
 /** Something SageMaker or the user put there on purpose: config.json, or an .onnx at the root or in onnx/. */
 export async function holdsModel(dir: string): Promise<boolean> {
   const listing = await modelListing(dir);
-  return listing.includes('config.json') || listing.some(isOnnx);
+  return listing.names.includes('config.json') || listing.onnxFiles.length > 0;
 }
 
-/** What a downloaded model must have to be worth loading; the error says what is missing. */
+/** Why `dir` is not a folder at all ('does not exist', 'is not a folder'), or undefined when it is one. */
+export async function missingFolder(dir: string): Promise<string | undefined> {
+  const st = await fsp.stat(dir).catch((e: NodeJS.ErrnoException) => e);
+  if (st instanceof Error) return st.code === 'ENOENT' ? 'does not exist' : `cannot be read (${st.code ?? st.message})`;
+  return st.isDirectory() ? undefined : 'is not a folder';
+}
+
+/**
+ * What a downloaded or uploaded model must have to be served, by the same rules the spec reader
+ * and the tokenizer workers use: an .onnx and a tokenizer.json (at the root or in onnx/). The
+ * error says what is missing.
+ */
 export async function checkModelFolder(dir: string, from: string): Promise<void> {
   const listing = await modelListing(dir);
-  const hasConfig = ['config.json', 'tokenizer.json', 'onnx/config.json', 'onnx/tokenizer.json'].some((n) => listing.includes(n));
-  const hasOnnx = listing.some(isOnnx);
-  if (hasConfig && hasOnnx) return;
-  const missing = [hasConfig ? '' : 'config.json or tokenizer.json', hasOnnx ? '' : 'an .onnx file (at the root or in onnx/)'].filter(Boolean).join(' and ');
-  const shown = listing.slice(0, 12).join(', ') + (listing.length > 12 ? `, ... (${listing.length} entries)` : '');
+  const hasTokenizer = ['tokenizer.json', 'onnx/tokenizer.json'].some((n) => listing.names.includes(n));
+  const hasOnnx = listing.onnxFiles.length > 0;
+  if (hasTokenizer && hasOnnx) return;
+  const missing = [hasTokenizer ? '' : 'tokenizer.json', hasOnnx ? '' : 'an .onnx file'].filter(Boolean).join(' and ');
+  const names = listing.names;
+  const shown = names.slice(0, 12).join(', ') + (names.length > 12 ? `, ... (${names.length} entries)` : '');
   throw new AppError(
     'Artifact',
-    `${from} does not hold a model: missing ${missing} (found: ${shown || 'nothing'}). Export the model to ONNX (e.g. optimum-cli export onnx) and upload the folder with its config.json and tokenizer files.`,
+    `${from} does not hold a model: missing ${missing} (at the root or in onnx/; found: ${shown || 'nothing'}). Export the model to ONNX (e.g. optimum-cli export onnx) and upload the folder with its config.json and tokenizer files.`,
   );
 }
 

@@ -12,7 +12,7 @@ import type { Config } from '../config';
 import { AppError } from '../errors';
 import { downloadModel } from './downloadModel';
 import { extractLocalArchive, singleArchive } from './localArchive';
-import { checkModelFolder, holdsModel } from './modelFolder';
+import { checkModelFolder, holdsModel, missingFolder } from './modelFolder';
 
 export type ModelSource = 'model_dir' | 'sagemaker' | 's3' | 'demo';
 
@@ -34,6 +34,10 @@ export interface ResolveOptions {
 export async function resolveModel(config: Config, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const ignored = config.modelUri !== undefined ? `; MODEL_URI=${config.modelUri} is not used` : '';
   if (config.modelDir !== undefined) {
+    const missing = await missingFolder(config.modelDir);
+    if (missing !== undefined) {
+      throw new AppError('Config', `MODEL_DIR=${config.modelDir} ${missing}. Fix MODEL_DIR, or unset it to use /opt/ml/model or MODEL_URI.`);
+    }
     if (!(await holdsModel(config.modelDir))) {
       throw new AppError('Config', `MODEL_DIR=${config.modelDir} holds no model: expected config.json or an .onnx file at its root or in onnx/. Fix MODEL_DIR, or unset it to use /opt/ml/model or MODEL_URI.`);
     }

@@ -7,7 +7,7 @@
  * input fails that request only.
  */
 import { AppError, isAppError } from '../errors';
-import type { BatchTensors } from '../engine/protocol';
+import type { BatchTensors } from './tensors';
 import { pickBatch, type BatchLimits, type Candidate } from './pickBatch';
 
 export interface QueuedPair extends Candidate {

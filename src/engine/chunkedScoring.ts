@@ -16,7 +16,7 @@ import type { ModelSpec } from '../modelSpec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { PackedChunks } from '../tokenize/types';
 import type { Permits } from './permits';
-import type { RerankerLimits, ScoreResult } from './reranker';
+import type { RerankerLimits, ScoreResult } from './scoreTypes';
 import { minTokens, tooManyWindows } from '../tokenize/docChunks';
 
 export interface ChunkedScoreOptions {

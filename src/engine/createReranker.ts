@@ -6,7 +6,8 @@ import path from 'node:path';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
-import type { ModelSpec } from '../modelSpec/types';
+import { tokenizerFilesOf, unservableReason } from '../modelSpec/servable';
+import type { ModelFiles, ModelSpec } from '../modelSpec/types';
 import { TokenizerPool } from '../tokenize/tokenizerPool';
 import { InferencePool } from './inferencePool';
 import { prepareYesNoGraph, type PreparedGraph } from './yesNoGraph';
@@ -23,20 +24,23 @@ const log = logger('engine');
  */
 export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
 
-export async function createReranker(config: Config, spec: ModelSpec, modelDir: string): Promise<Reranker> {
-  if (!spec.inputs || !spec.outputName || !spec.onnxFile) {
-    throw new AppError('Model', `no ONNX graph was found in ${modelDir}; put model.onnx at the root or under onnx/, or set MODEL_ONNX_FILE`);
+/** `files` is what the model folder's one reader found: the workers load exactly those files. */
+export async function createReranker(config: Config, spec: ModelSpec, files: ModelFiles): Promise<Reranker> {
+  const unservable = unservableReason(files, spec);
+  if (unservable !== undefined || !spec.inputs || !spec.outputName || !spec.onnxFile) {
+    throw new AppError('Model', unservable ?? `no ONNX graph was found in ${files.dir}`);
   }
   const prompt = spec.yesNo?.template;
-  const tokenizer = await TokenizerPool.create({ modelDir, workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) });
+  const tokenizer = await TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) });
   let engine: InferencePool;
   let decoder: PreparedGraph | undefined;
   try {
-    if (spec.yesNo) decoder = await prepareYesNoGraph(spec, modelDir, config.modelCacheDir, (m) => log.warn(m));
+    if (spec.yesNo) decoder = await prepareYesNoGraph(spec, files.dir, config.modelCacheDir, (m) => log.warn(m));
     engine = await InferencePool.create(
       {
-        modelPath: decoder?.modelPath ?? path.join(modelDir, spec.onnxFile),
-        device: config.device,
+        modelPath: decoder?.modelPath ?? path.join(files.dir, spec.onnxFile),
+        device: config.autoCpuReason !== undefined ? 'cpu' : config.device,
+        ...(config.autoCpuReason !== undefined ? { cpuReason: config.autoCpuReason } : {}),
         cudaDeviceId: config.cudaDeviceId,
         intraOpThreads: config.intraOpThreads,
         inputs: spec.inputs,
@@ -51,7 +55,10 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
     throw e;
   }
   const info = engine.info;
-  if (info.fallbackReason !== undefined) {
+  if (config.autoCpuReason !== undefined) {
+    // Expected on a CPU machine: one short line, not a warning.
+    log.info(`DEVICE=auto: ${config.autoCpuReason}; running on CPU, ${info.workers} worker(s) x ${config.intraOpThreads} thread(s)`);
+  } else if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
   const configured = config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[info.provider];
@@ -65,7 +72,7 @@ export async function createReranker(config: Config, spec: ModelSpec, modelDir: 
     maxClientBatchSize: config.maxClientBatchSize,
   };
   const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
-  if (decoder) reranker.decoderGraph = { ...decoder.info, ...(tokenizer.template.promptIds ? { promptIds: tokenizer.template.promptIds } : {}) };
+  if (decoder) reranker.decoderGraph = { ...decoder.info, ...(tokenizer.promptIds ? { promptIds: tokenizer.promptIds } : {}) };
   watchQueue(reranker);
   return reranker;
 }
@@ -79,7 +86,7 @@ export async function warmUp(reranker: Reranker): Promise<number> {
       ['warm up', 'warm up'],
       ['warm up', long],
     ],
-    { truncate: true, direction: 'right' },
+    { truncate: true },
   );
   return performance.now() - t0;
 }

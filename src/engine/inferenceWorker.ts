@@ -4,9 +4,9 @@
  * This folder (engine/) is the only one that imports onnxruntime-node.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
+import { missingCudaLibrary } from './cudaProbe';
 import type { BatchTensors, FromWorker, Provider, ToWorker, WorkerInit } from './protocol';
 import { decoderFeeds, yesNoLogits } from './yesNoScores';
 
@@ -31,25 +31,9 @@ async function createSession(provider: Provider): Promise<ort.InferenceSession> 
   });
 }
 
-/**
- * onnxruntime-node loads the CUDA provider from libraries next to its binding; they are only there
- * when its install step fetched them (the GPU image). Checking first avoids a native error dump.
- */
-function missingCudaLibrary(): string | undefined {
-  let dir: string;
-  try {
-    dir = path.dirname(require.resolve('onnxruntime-node/package.json'));
-  } catch {
-    return undefined;
-  }
-  const binDir = path.join(dir, 'bin', 'napi-v6', process.platform, process.arch);
-  const lib = path.join(binDir, 'libonnxruntime_providers_cuda.so');
-  return fs.existsSync(binDir) && !fs.existsSync(lib) ? lib : undefined;
-}
-
 /** auto: try CUDA, fall back to CPU with the reason; cuda: CUDA or nothing. */
 async function start(): Promise<{ session: ort.InferenceSession; provider: Provider; fallbackReason?: string }> {
-  if (init.device === 'cpu') return { session: await createSession('cpu'), provider: 'cpu' };
+  if (init.device === 'cpu') return { session: await createSession('cpu'), provider: 'cpu', ...(init.cpuReason !== undefined ? { fallbackReason: init.cpuReason } : {}) };
   const missing = process.platform === 'linux' ? missingCudaLibrary() : undefined;
   if (missing !== undefined) {
     const reason = `the CUDA provider library is not installed (${missing}); onnxruntime-node was installed without its CUDA download`;

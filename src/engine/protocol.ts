@@ -16,18 +16,15 @@ export interface WorkerInit {
   readonly outputName: string;
   /** Decoder LLM rerankers: what the graph outputs and the scoring token ids (yesNoScores.ts). */
   readonly yesNo?: { readonly output: 'pair' | 'vocab' | 'score'; readonly tokenIds: readonly number[] };
+  /** Why DEVICE=auto was resolved to CPU before start (no CUDA here); reported as the fallback reason. */
+  readonly cpuReason?: string;
   /** FAULT_INJECTION=worker-exit:PATH (testing only): see config.ts. */
   readonly faultExitFile?: string;
 }
 
-/** A padded batch, row-major [batch, seqLen]. mask is 1 for real tokens and 0 for padding. */
-export interface BatchTensors {
-  readonly batch: number;
-  readonly seqLen: number;
-  readonly ids: Int32Array;
-  readonly typeIds: Uint8Array;
-  readonly mask: Uint8Array;
-}
+import type { BatchTensors } from '../batching/tensors';
+
+export type { BatchTensors };
 
 export type ToWorker = { readonly type: 'run'; readonly id: number; readonly tensors: BatchTensors } | { readonly type: 'close' };
 

@@ -10,41 +10,11 @@ import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
 import { scoreDocChunks, truncateDocuments, type ChunkedScoreOptions, type ChunkedScoreResult } from './chunkedScoring';
 import { InferencePool } from './inferencePool';
+import type { RerankerLimits, ScoreOptions, ScoreResult } from './scoreTypes';
+
+export type { RerankerLimits, ScoreOptions, ScoreResult, StageTimings } from './scoreTypes';
 import { Permits } from './permits';
 import type { YesNoGraphInfo } from './yesNoGraph';
-
-export interface StageTimings {
-  readonly tokenizationMs: number;
-  readonly queueMs: number;
-  readonly inferenceMs: number;
-  readonly totalMs: number;
-}
-
-export interface ScoreResult {
-  readonly logits: Float32Array;
-  readonly numLabels: number;
-  readonly timings: StageTimings;
-  readonly tokens: number;
-  /** Tokens of each pair, in input order (the result cache keeps them so usage is the same on a hit). */
-  readonly pairTokens: Int32Array;
-  readonly truncated: number;
-}
-
-export interface ScoreOptions {
-  readonly truncate: boolean;
-  readonly direction: 'right' | 'left';
-  /** Aborts the request: its waiting pairs leave the queue (client disconnected, deadline). */
-  readonly signal?: AbortSignal;
-  /** Decoder LLM rerankers: the prompt's instruction (undefined: the spec's default). */
-  readonly instruction?: string;
-}
-
-export interface RerankerLimits {
-  readonly maxBatchTokens: number;
-  readonly maxBatchRequests: number;
-  readonly maxConcurrentRequests: number;
-  readonly maxClientBatchSize: number;
-}
 
 /** Pairs per tokenization task: small enough to overlap with inference, big enough to amortize. */
 const CHUNK = 32;
@@ -105,7 +75,7 @@ export class Reranker {
 
     const enc: EncodeOptions = {
       truncate: opts.truncate,
-      direction: opts.direction,
+      direction: opts.direction ?? this.spec.truncationSide,
       maxLength: this.spec.maxInputLength,
       ...(opts.instruction !== undefined ? { instruction: opts.instruction } : {}),
     };

@@ -4,7 +4,6 @@
  * and encode the answer.
  */
 import express, { type Request, type Response } from 'express';
-import type { Config } from '../config';
 import { AppError } from '../errors';
 import { registry } from '../metrics';
 import { requireApiKey } from './apiKey';
@@ -23,14 +22,10 @@ import { readJsonBody } from './body';
 import { bodyReader } from './bodyReader';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
-import type { ServerState } from './state';
+import type { AppDeps } from './deps';
 import { UI_PATHS, uiRouter } from './ui';
 
-export interface AppDeps {
-  readonly config: Config;
-  readonly state: ServerState;
-  readonly version: string;
-}
+export type { AppDeps } from './deps';
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, state } = deps;
@@ -50,14 +45,20 @@ export function createApp(deps: AppDeps): express.Express {
 
   const ping = (_req: Request, res: Response): void => {
     if (state.ready) res.status(200).end();
-    else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    else {
+      res.locals.errorType = 'Unhealthy';
+      res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    }
   };
   app.get('/ping', ping);
   app.post('/ping', ping);
 
   app.get('/health', (_req, res) => {
     if (state.ready) res.status(200).json({ status: 'ok' });
-    else res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    else {
+      res.locals.errorType = 'Unhealthy';
+      res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
+    }
   });
 
   // Batch transform asks this first; the answer tells SageMaker how to size and pace mini-batches.

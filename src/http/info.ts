@@ -1,5 +1,5 @@
 /** GET /info: what is being served, how it was decided, on what device, under which limits. */
-import type { AppDeps } from './app';
+import type { AppDeps } from './deps';
 import { scoringInfo } from './scoringInfo';
 
 export function buildInfo({ config, state, version }: AppDeps): Record<string, unknown> {
@@ -23,6 +23,7 @@ export function buildInfo({ config, state, version }: AppDeps): Record<string, u
       : null,
     spec: spec ?? null,
     scoring: spec ? scoringInfo(spec, state.reranker?.decoderGraph) : null,
+    files: state.files ? { filesRead: state.files.read ?? {}, onnxFiles: state.files.onnxFiles ?? [] } : null,
     device: engine
       ? { requested: config.device, provider: engine.provider, ...(engine.fallbackReason ? { fallback_reason: engine.fallbackReason } : {}), inference_workers: engine.workers, intra_op_threads: config.intraOpThreads }
       : { requested: config.device },

@@ -13,7 +13,7 @@
 import type { Request, Response } from 'express';
 import { AppError, isAppError } from '../errors';
 import { encodeJson, encodeLines } from './answer';
-import type { AppDeps } from './app';
+import type { AppDeps } from './deps';
 import { decodeBody, parseJson } from './body';
 import { createContext, type RequestContext } from './context';
 import { csvRow, parseCsv } from './csv';

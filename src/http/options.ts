@@ -7,7 +7,8 @@ import { AppError } from '../errors';
 export interface RequestOptions {
   readonly rawScores: boolean;
   readonly truncate: boolean;
-  readonly direction: 'right' | 'left';
+  /** Undefined when the request does not say: the model's own truncation side applies (spec.truncationSide). */
+  readonly direction: 'right' | 'left' | undefined;
   readonly returnText: boolean;
   readonly topN: number | undefined;
   /** Decoder LLM rerankers' prompt instruction; undefined: the spec's default. Ignored by other models. */
@@ -57,8 +58,8 @@ export function parseCustomAttributes(header: string | undefined): BodyOptions {
 }
 
 export function resolveOptions(body: BodyOptions, header: BodyOptions): RequestOptions {
-  const dir = (body.truncation_direction ?? header.truncation_direction ?? 'right').toLowerCase();
-  if (dir !== 'right' && dir !== 'left') throw new AppError('Validation', `truncation_direction must be right or left, got ${dir}`);
+  const dir = (body.truncation_direction ?? header.truncation_direction)?.toLowerCase();
+  if (dir !== undefined && dir !== 'right' && dir !== 'left') throw new AppError('Validation', `truncation_direction must be right or left, got ${dir}`);
   return {
     rawScores: body.raw_scores ?? header.raw_scores ?? false,
     truncate: body.truncate ?? header.truncate ?? true,

@@ -42,6 +42,10 @@ export interface FinishedRequest {
 export function failureReason(r: FinishedRequest): FailureReason | undefined {
   if (!r.finished) return 'dropped';
   if (r.errorType !== undefined) return REASON_BY_TYPE[r.errorType] ?? 'inference';
+  // Statuses that name their reason even when no AppError went through the error handler
+  // (/ping and /health answer 503 themselves while loading or draining).
+  if (r.status === 503) return 'unavailable';
+  if (r.status === 504) return 'timeout';
   if (r.status >= 500) return 'inference';
   if (r.status >= 400) return 'validation';
   return undefined;

@@ -13,7 +13,7 @@ function omittable<T extends z.ZodType>(schema: T) {
   return schema.nullish().transform((v) => v ?? undefined);
 }
 
-const direction = z.enum(['right', 'left', 'Right', 'Left']).describe('Which end of the longer text loses tokens when a pair is too long (default right).');
+const direction = z.enum(['right', 'left', 'Right', 'Left']).describe('Which end of the longer text loses tokens when a pair is too long (default: the truncation_side of the tokenizer of the model, usually right).');
 const truncate = z.boolean().describe('Cut pairs that exceed the model window with longest_first, keeping special tokens (default true). false: a too-long pair is a 422.');
 const rawScores = z.boolean().describe('Return logits instead of activated scores (default false).');
 const topN = z.number().int().min(1).describe('Return only the best N results (default all).');

@@ -4,7 +4,7 @@
  */
 import type { Reranker } from '../engine/reranker';
 import type { ResultCache } from '../engine/resultCache';
-import type { ModelSpec } from '../modelSpec/types';
+import type { ModelFiles, ModelSpec } from '../modelSpec/types';
 
 export type Phase = 'starting' | 'resolving' | 'loading' | 'warming' | 'ready' | 'draining' | 'failed';
 
@@ -20,6 +20,8 @@ export class ServerState {
   phase: Phase = 'starting';
   reranker: Reranker | undefined;
   spec: ModelSpec | undefined;
+  /** Which files the model folder's reader used, and every .onnx it found (for /info). */
+  files: { readonly read: ModelFiles['paths']; readonly onnxFiles: ModelFiles['onnxFiles'] } | undefined;
   model: ModelSource | undefined;
   failure: string | undefined;
   /** SHA-256 (hex) of the ONNX file being served: /info shows it, the result cache keys on it. */

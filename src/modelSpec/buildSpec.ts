@@ -10,6 +10,7 @@ import { decideFamily } from './decideFamily';
 import { decideInputs } from './decideInputs';
 import { decideMaxLength } from './decideMaxLength';
 import { decideTask } from './decideTask';
+import { decideTemplate } from './decideTemplate';
 import { decideTokens } from './decideTokens';
 import { decideYesNo, yesNoActivation, yesNoTask } from './decideYesNo';
 import { Notes } from './notes';
@@ -28,6 +29,9 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
   if (!task.ok) return refuse(task.reason);
   const family = decideFamily(files, notes);
   const tokens = decideTokens(files, notes);
+  // A decoder's pairs are wrapped by its prompt (spec.yesNo.template), not by a pair template.
+  const template = yesNo ? { ok: true as const, template: undefined } : decideTemplate(files, notes);
+  if (!template.ok) return refuse(template.reason);
   let inputs;
   if (files.graph) {
     const decided = yesNo?.inputs ? { ok: true as const, inputs: yesNo.inputs } : decideInputs(files.graph, files.onnxFile, notes);
@@ -44,6 +48,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
   const architecture = task.head.architecture;
   if (architecture !== undefined) notes.decide('architecture', architecture, 'config.json:architectures');
   if (!files.graph) notes.warn('no ONNX graph found: the spec comes from the config files only, and the model cannot be served until a .onnx file is present');
+  if (!files.tokenizerJson) notes.warn('no tokenizer.json found (at the root, beside the .onnx or in onnx/): the model cannot be served without it');
 
   const spec: ModelSpec = {
     task: task.task,
@@ -62,6 +67,7 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     ...(task.head.nameHint !== undefined ? { nameHint: task.head.nameHint } : {}),
     ...(files.onnxFile !== undefined ? { onnxFile: files.onnxFile } : {}),
     ...(yesNo ? { yesNo: yesNo.yesNo } : {}),
+    ...(template.template ? { pairTemplate: template.template } : {}),
     ...(files.variant ? { variant: files.variant } : {}),
     evidence: notes.evidence,
     warnings: notes.warnings,

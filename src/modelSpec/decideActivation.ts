@@ -55,5 +55,8 @@ export function decideActivation(
   }
   const activation: Activation = numLabels === 1 ? 'sigmoid' : 'softmax';
   notes.decide('activation', activation, `default for ${numLabels} logit${numLabels === 1 ? '' : 's'}`);
+  // A default that changes every score is said out loud (inspect, /info, the start-up line).
+  const where = files.config ? 'no config file names an activation' : 'no config.json';
+  notes.warn(`${where}: scores use ${activation}, the default for ${numLabels} logit${numLabels === 1 ? '' : 's'} (set ACTIVATION=identity for raw logits, or another activation)`);
   return activation;
 }

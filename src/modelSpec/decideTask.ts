@@ -37,7 +37,7 @@ export function decideTask(files: ModelFiles, overrides: SpecOverrides, notes: N
     ok: true,
     task,
     numLabels,
-    labels: pickLabels(head, numLabels, notes),
+    labels: pickLabels(head, numLabels, notes, files.config !== undefined),
     ...(outputName !== undefined ? { outputName } : {}),
     head,
   });
@@ -139,6 +139,16 @@ function decideFromConfig(head: ConfigHead, hasConfig: boolean): ConfigVerdict {
           warning: `config.json architectures says ${arch}, but auto_map offers AutoModelForSequenceClassification and ${head.labelsSource} names ${labelCount} label(s); treated as a classification head`,
         };
       }
+      // jina-reranker-v1 ships exactly this: the MLM class in architectures, the classifier in
+      // auto_map, no labels and no Pooling module. sentence-transformers' CrossEncoder loads it
+      // with one label, so it is a reranker; calling it an embedder is the mistake other servers make.
+      if (head.autoMapSequenceClassification && !head.pooling) {
+        return {
+          numLabels: 1,
+          source: 'config.json:auto_map.AutoModelForSequenceClassification (no labels: one, as CrossEncoder loads it)',
+          warning: `config.json architectures says ${arch} and names no labels, but auto_map offers AutoModelForSequenceClassification (${head.autoMapSequenceClassification}): treated as a reranker with one label, as sentence-transformers' CrossEncoder loads it; set MODEL_TASK=classifier if it is not`,
+        };
+      }
       return { reason: embeddingReason(head) };
     default:
       if (labelCount && !head.pooling) return { numLabels: labelCount, source: head.labelsSource ?? 'config.json' };
@@ -157,7 +167,7 @@ function embeddingReason(head: ConfigHead): string {
     head.architecture ? `config.json architectures ${head.architecture} (no classification head)` : undefined,
     head.pooling ? `a sentence-transformers Pooling module (${head.pooling})` : undefined,
   ].filter(Boolean);
-  return `not a reranker: an embedding model: ${found.join(' and ')}`;
+  return `not a reranker: an embedding model: ${found.join(' and ')}; if it is a cross-encoder all the same, set MODEL_TASK=reranker`;
 }
 
 function nameHintNote(head: ConfigHead): string {
@@ -182,7 +192,7 @@ function warnConfigConflicts(head: ConfigHead, n: number, graphSource: string, n
   if (head.pooling) notes.warn(`${head.pooling} is an embedding pooling module, but ${graphSource} is a score head; following the graph`);
 }
 
-function pickLabels(head: ConfigHead, numLabels: number, notes: Notes): string[] {
+function pickLabels(head: ConfigHead, numLabels: number, notes: Notes, hasConfig: boolean): string[] {
   const labels = head.labels;
   if (labels && labels.length === numLabels) {
     notes.decide('labels', labels, head.labelsSource ?? 'config.json');
@@ -190,5 +200,6 @@ function pickLabels(head: ConfigHead, numLabels: number, notes: Notes): string[]
   }
   const generated = Array.from({ length: numLabels }, (_, i) => `LABEL_${i}`);
   notes.decide('labels', generated, `default (LABEL_i for ${numLabels} logit${numLabels === 1 ? '' : 's'})`);
+  if (!hasConfig) notes.warn(`no config.json: labels default to ${generated.join(', ')}`);
   return generated;
 }

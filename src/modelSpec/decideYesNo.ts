@@ -21,7 +21,7 @@ import { tokenId } from './decideTokens';
 import { readGraphOutput } from './graphOutput';
 import { getInt, getRecord, getString, type Json } from './jsonFields';
 import { onnxSource, type Notes } from './notes';
-import { FAMILIES, parseScoreTemplate, type PromptFamily, type PromptTemplate } from './promptTemplates';
+import { FAMILIES, parseScoreTemplate, type PromptFamily, type PromptTemplate } from '../tokenize/promptTemplates';
 import type { Activation, ModelFiles, ModelInputs, OnnxGraphInfo, SpecOverrides } from './types';
 import type { DecoderInputs, ScoreToken, YesNoSpec } from './yesNoTypes';
 

@@ -6,7 +6,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config';
 import { AppError, messageOf } from '../errors';
-import { parseScoreTemplate } from './promptTemplates';
+import { parseScoreTemplate } from '../tokenize/promptTemplates';
 import type { SpecOverrides } from './types';
 
 export async function decoderOverrides(config: Pick<Config, 'scoreTokensOverride' | 'promptTemplateFile' | 'instructionOverride'>): Promise<Partial<SpecOverrides>> {

@@ -1,10 +1,11 @@
-import type { PromptTemplate } from './promptTemplates';
+import type { PromptTemplate } from '../tokenize/promptTemplates';
 import type { DecoderFiles, DecoderInputs, YesNoSpec } from './yesNoTypes';
 
 /**
  * The normalized description of a model: everything the tokenizer, the engine and the HTTP layer
  * need to know, decided once before the engine starts, with the evidence for each decision.
  */
+import type { PairTemplate } from '../tokenize/pairTemplate';
 import type { Variant, VariantChoice } from './variants';
 
 export type Task = 'reranker' | 'classifier';
@@ -30,7 +31,21 @@ export interface OnnxGraphInfo {
   readonly opsetVersion?: number;
 }
 
-/** Raw files of a model folder, parsed but not interpreted (spec/ is pure: files in, spec out). */
+/** One .onnx file found in the model folder (variants: model_quantized.onnx, onnx/int8/model.onnx, ...). */
+export interface OnnxFileEntry {
+  /** Relative POSIX path inside the model folder. */
+  readonly path: string;
+  readonly bytes: number;
+}
+
+/** Keys of ModelFiles that hold a parsed JSON file, and the relative path each was read from. */
+export type ModelJsonKey = 'config' | 'tokenizerJson' | 'tokenizerConfig' | 'specialTokensMap' | 'sentenceTransformersConfig' | 'sentenceBertConfig' | 'modules';
+
+/**
+ * Raw files of a model folder, parsed but not interpreted (modelSpec/ is pure: files in, spec out).
+ * The one reading of the folder: the spec, the tokenizer workers and the engine all use what is
+ * here, so they cannot disagree about which tokenizer.json or which .onnx is meant.
+ */
 export interface ModelFiles {
   readonly dir: string;
   readonly config?: Record<string, unknown>;
@@ -40,6 +55,10 @@ export interface ModelFiles {
   readonly sentenceTransformersConfig?: Record<string, unknown>;
   readonly sentenceBertConfig?: Record<string, unknown>;
   readonly modules?: unknown[];
+  /** Relative path each parsed JSON file was read from ('tokenizer.json' or 'onnx/tokenizer.json'); readModelFiles always sets it and onnxFiles, hand-built ModelFiles (tests) may omit them. */
+  readonly paths?: Readonly<Partial<Record<ModelJsonKey, string>>>;
+  /** Every .onnx file at the root, under onnx/ and one folder below it, with its size; sorted by path. */
+  readonly onnxFiles?: readonly OnnxFileEntry[];
   /** Relative path of the chosen .onnx file, when one was found. */
   readonly onnxFile?: string;
   readonly graph?: OnnxGraphInfo;
@@ -104,6 +123,8 @@ export interface ModelSpec {
   readonly onnxFile?: string;
   /** Decoder LLM rerankers: scored by the next-token logits of "yes"/"no" after a prompt. */
   readonly yesNo?: YesNoSpec;
+  /** How special tokens wrap a pair; undefined when there is no tokenizer.json. */
+  readonly pairTemplate?: PairTemplate;
   /** How MODEL_DTYPE chose onnxFile, when it did. */
   readonly variant?: VariantChoice;
   readonly evidence: readonly Evidence[];

@@ -3,7 +3,7 @@
  * prompt template and instruction), what the engine needs (the scoring token ids, the extra decoder
  * inputs, what the graph outputs), and where each came from.
  */
-import type { PromptTemplate } from './promptTemplates';
+import type { PromptTemplate } from '../tokenize/promptTemplates';
 
 export interface ScoreToken {
   readonly token: string;

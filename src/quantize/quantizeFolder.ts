@@ -78,7 +78,7 @@ async function compare(config: Config, spec: ModelSpec, quantRel: string, dir: s
 async function scoreGroups(config: Config, spec: ModelSpec, dir: string, groups: readonly PairGroup[], what: string): Promise<number[][]> {
   let reranker: Reranker;
   try {
-    reranker = await createReranker(config, spec, dir);
+    reranker = await createReranker(config, spec, await readModelFiles(dir));
   } catch (e) {
     throw new AppError('Model', `onnxruntime could not load ${what} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); nothing was written`, { cause: e });
   }

@@ -11,9 +11,17 @@
  * document that fits one window is the only one tokenized whole (its pair equals encodePair's).
  */
 import { AppError } from '../errors';
-import type { PairEncoder } from './pairEncoder';
-import { fillTemplate } from './pairTemplate';
+import { fillTemplate, type PairTemplate } from './pairTemplate';
 import type { ChunkOptions, DocChunks, EncodedPair } from './types';
+
+/**
+ * What chunking needs from an encoder (PairEncoder has it): declared here so docChunks.ts does not
+ * import pairEncoder.ts, which imports this module.
+ */
+export interface ChunkSource {
+  readonly template: PairTemplate;
+  encodeText(text: string): Int32Array;
+}
 
 /**
  * Pieces start only at a plain space that follows a non-space: byte-level BPE and Metaspace add a
@@ -36,7 +44,7 @@ function pieceBounds(doc: string): number[] {
   return cuts;
 }
 
-function tokensByWord(encoder: PairEncoder, doc: string): WordTokens {
+function tokensByWord(encoder: ChunkSource, doc: string): WordTokens {
   const parts: Int32Array[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
@@ -69,7 +77,7 @@ function tokensByWord(encoder: PairEncoder, doc: string): WordTokens {
  * The query keeps at most half the room so each window carries at least as much document as
  * query; a document that fits whole gives one pair identical to `encodePair`.
  */
-export function encodeDocChunks(encoder: PairEncoder, query: string, doc: string, opts: ChunkOptions): DocChunks {
+export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string, opts: ChunkOptions): DocChunks {
   const template = encoder.template;
   const room = opts.maxLength - template.addedPair;
   if (room < 2) {

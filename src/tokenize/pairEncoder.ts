@@ -5,8 +5,6 @@
  * here, because the JS library's own pair truncation just cuts the joined array and can drop the
  * final [SEP] or the whole document.
  */
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import type { Tokenizer } from '@huggingface/tokenizers' with { 'resolution-mode': 'import' };
 import { AppError, messageOf } from '../errors';
 import { encodeDocChunks } from './docChunks';
@@ -14,6 +12,7 @@ import { fillTemplate, readPairTemplate, type PairTemplate } from './pairTemplat
 import { SplitTokenizer } from './splitTokenizer';
 import { cut, longestFirst } from './truncation';
 import type { ChunkOptions, DocChunks, EncodeOptions, EncodedPair } from './types';
+import type { TokenizerFiles } from './tokenizerFiles';
 
 type Json = Record<string, unknown>;
 
@@ -23,17 +22,6 @@ type Json = Record<string, unknown>;
  */
 const SLOW_ONLY_KEYS = ['remove_space', 'do_lowercase_and_remove_accent'];
 
-async function readJson(file: string): Promise<Json | undefined> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-  return JSON.parse(text) as Json;
-}
-
 export class PairEncoder {
   private constructor(
     private readonly tokenizer: Tokenizer,
@@ -42,8 +30,11 @@ export class PairEncoder {
     readonly template: PairTemplate,
   ) {}
 
-  /** Builds an encoder from parsed tokenizer.json (+ tokenizer_config.json when there is one). */
-  static async create(tokenizerJson: object, tokenizerConfig?: object): Promise<PairEncoder> {
+  /**
+   * Builds an encoder from parsed tokenizer.json (+ tokenizer_config.json when there is one). The
+   * pair template is the spec's decision when given, else read from the same files.
+   */
+  static async create(tokenizerJson: object, tokenizerConfig?: object, decided?: PairTemplate): Promise<PairEncoder> {
     // The package is ESM-first; a dynamic import keeps working from the CommonJS build.
     const { Tokenizer } = await import('@huggingface/tokenizers');
     const config: Json = { ...((tokenizerConfig ?? {}) as Json) };
@@ -56,21 +47,13 @@ export class PairEncoder {
     } catch (e) {
       throw new AppError('Model', `cannot load tokenizer.json: ${messageOf(e)}`, { cause: e });
     }
-    const template = readPairTemplate(tokenizerJson as Json, config, (t) => tokenizer.token_to_id(t));
+    const template = decided ?? readPairTemplate(tokenizerJson as Json, config, (t) => tokenizer.token_to_id(t));
     return new PairEncoder(tokenizer, splitter, template);
   }
 
-  /** Reads tokenizer.json (required) and tokenizer_config.json (optional) from a model folder. */
-  static async fromDir(dir: string): Promise<PairEncoder> {
-    let tokenizerJson: Json | undefined;
-    try {
-      tokenizerJson = await readJson(path.join(dir, 'tokenizer.json'));
-    } catch (e) {
-      throw new AppError('Model', `cannot read ${path.join(dir, 'tokenizer.json')}: ${messageOf(e)}`, { cause: e });
-    }
-    if (!tokenizerJson) throw new AppError('Model', `no tokenizer.json in ${dir}`);
-    const config = await readJson(path.join(dir, 'tokenizer_config.json')).catch(() => undefined);
-    return PairEncoder.create(tokenizerJson, config);
+  /** The files the model folder's reader found (see TokenizerFiles). */
+  static fromFiles(files: TokenizerFiles): Promise<PairEncoder> {
+    return PairEncoder.create(files.tokenizerJson, files.tokenizerConfig, files.template);
   }
 
   /** Token ids of one text, no special tokens. */

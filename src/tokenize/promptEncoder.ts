@@ -6,7 +6,7 @@
  * The model then scores the token that would follow the suffix.
  */
 import { AppError } from '../errors';
-import { fillBody, type PromptTemplate } from '../modelSpec/promptTemplates';
+import { fillBody, type PromptTemplate } from './promptTemplates';
 import type { EncodedPair, EncodeOptions } from './types';
 
 export interface TextEncoder {

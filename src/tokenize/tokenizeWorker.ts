@@ -39,7 +39,7 @@ async function main(): Promise<void> {
   let encoder: PairEncoder;
   let prompt: PromptEncoder | undefined;
   try {
-    encoder = await PairEncoder.fromDir(init.modelDir);
+    encoder = await PairEncoder.fromFiles(init);
     if (init.prompt) prompt = new PromptEncoder(encoder, init.prompt);
   } catch (e) {
     send({ type: 'initError', error: toWire(e) });
@@ -47,8 +47,7 @@ async function main(): Promise<void> {
   }
   // Requests posted while the tokenizer loaded wait in the port until this listener starts it.
   port!.on('message', (msg: ToWorker) => handle(encoder, prompt, msg));
-  const { source, warning } = prompt ? { source: `prompt ${prompt.template.name}`, warning: undefined } : encoder.template;
-  send({ type: 'ready', templateSource: source, ...(warning !== undefined ? { warning } : {}), ...(prompt ? { promptIds: prompt.summary() } : {}) });
+  send({ type: 'ready', ...(prompt ? { promptIds: prompt.summary() } : {}) });
 }
 
 void main();

@@ -13,14 +13,15 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { AppError, messageOf } from '../errors';
 import { concatChunks, concatPacked } from './packPairs';
-import type { PromptTemplate } from '../modelSpec/promptTemplates';
+import type { PromptTemplate } from './promptTemplates';
 import type { PromptIds } from './promptEncoder';
 import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+import type { TokenizerFiles } from './tokenizerFiles';
 import { fromWire, type FromWorker, type ToWorker, type WorkerInit } from './workerProtocol';
 
 export interface TokenizerPoolOptions {
-  /** Folder holding tokenizer.json (and optionally tokenizer_config.json). */
-  readonly modelDir: string;
+  /** The tokenizer files the model folder's reader found (parsed), and the spec's pair template. */
+  readonly tokenizer: TokenizerFiles;
   /** Worker threads; at least 1. */
   readonly workers: number;
   /** Decoder LLM rerankers: the prompt pairs are wrapped in (spec.yesNo.template). */
@@ -88,26 +89,26 @@ export class TokenizerPool {
   private closing = false;
   /** Requests with tasks waiting, in turn order (a Map keeps insertion order). */
   private readonly waiting = new Map<AbortSignal | symbol, OwnerQueue>();
-  private templateInfo: { source: string; warning?: string; promptIds?: PromptIds } = { source: 'unknown' };
+  private promptIdsSeen: PromptIds | undefined;
 
   private constructor(private readonly init: WorkerInit) {}
 
   /** Resolves once every worker has loaded the tokenizer; rejects (424 Model) if it cannot load. */
   static async create(opts: TokenizerPoolOptions): Promise<TokenizerPool> {
-    const pool = new TokenizerPool({ modelDir: opts.modelDir, ...(opts.prompt ? { prompt: opts.prompt } : {}) });
+    const pool = new TokenizerPool({ ...opts.tokenizer, ...(opts.prompt ? { prompt: opts.prompt } : {}) });
     const n = Math.max(1, Math.floor(opts.workers));
     const started = await Promise.allSettled(Array.from({ length: n }, () => pool.spawn()));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await pool.close();
-      throw new AppError('Model', `tokenizer could not load from ${opts.modelDir}: ${messageOf(failed.reason)}`, { cause: failed.reason });
+      throw new AppError('Model', `tokenizer could not load from ${opts.tokenizer.from}: ${messageOf(failed.reason)}`, { cause: failed.reason });
     }
     return pool;
   }
 
-  /** Which template the workers use (and a warning when it is a fallback). */
-  get template(): { readonly source: string; readonly warning?: string; readonly promptIds?: PromptIds } {
-    return this.templateInfo;
+  /** Decoder LLM rerankers: the prompt's prefix/suffix ids as the workers built them. */
+  get promptIds(): PromptIds | undefined {
+    return this.promptIdsSeen;
   }
 
   get size(): number {
@@ -238,7 +239,7 @@ export class TokenizerPool {
               reject(new AppError('Unhealthy', 'tokenizer pool closed'));
               break;
             }
-            this.templateInfo = { source: msg.templateSource, ...(msg.warning !== undefined ? { warning: msg.warning } : {}), ...(msg.promptIds ? { promptIds: msg.promptIds } : {}) };
+            if (msg.promptIds) this.promptIdsSeen = msg.promptIds;
             this.slots.push(slot);
             resolve(slot);
             this.pump();

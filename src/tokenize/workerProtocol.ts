@@ -4,15 +4,14 @@
  * thread so an AppError keeps its error_type and status: a 422 stays a 422.
  */
 import { AppError, STATUS_BY_TYPE, type ErrorType } from '../errors';
-import type { PromptTemplate } from '../modelSpec/promptTemplates';
+import type { PromptTemplate } from './promptTemplates';
 import type { PromptIds } from './promptEncoder';
 import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
+import type { TokenizerFiles } from './tokenizerFiles';
 
-export interface WorkerInit {
-  readonly modelDir: string;
-  /** Decoder LLM rerankers: pairs become this prompt (promptEncoder.ts) instead of the pair template. */
-  readonly prompt?: PromptTemplate;
-}
+/** Structured-cloned into each worker: the parsed files (never a folder to search), and for decoder
+ * LLM rerankers the prompt pairs become (promptEncoder.ts) instead of the pair template. */
+export type WorkerInit = TokenizerFiles & { readonly prompt?: PromptTemplate };
 
 export type ToWorker =
   | { readonly type: 'pairs'; readonly id: number; readonly base: number; readonly pairs: readonly TextPair[]; readonly opts: EncodeOptions }
@@ -25,7 +24,7 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly templateSource: string; readonly warning?: string; readonly promptIds?: PromptIds }
+  | { readonly type: 'ready'; readonly promptIds?: PromptIds }
   | { readonly type: 'initError'; readonly error: WireError }
   | { readonly type: 'pairs'; readonly id: number; readonly packed: PackedPairs }
   | { readonly type: 'chunks'; readonly id: number; readonly packed: PackedChunks }

@@ -124,6 +124,8 @@ test('precedence: MODEL_DIR, then a model in /opt/ml/model, then MODEL_URI, then
   assert.deepEqual([b.source, b.dir], ['sagemaker', sm]);
   assert.equal(s3.requests.length, gets, 'S3 is not contacted when the model is already there (network isolation)');
   await assert.rejects(resolveModel(config(undefined, { MODEL_DIR: tmp('nomodel-') })), /MODEL_DIR=.* holds no model/);
+  // A MODEL_DIR that is not there is named as such, not as "holds no model".
+  await assert.rejects(resolveModel(config(undefined, { MODEL_DIR: path.join(local, 'no-such-folder') })), /MODEL_DIR=.*no-such-folder does not exist\. Fix MODEL_DIR/);
   const demo = await resolveModel(config(undefined, { DEMO_MODEL_DIR: local }));
   assert.equal(demo.source, 'demo');
   await assert.rejects(resolveModel(config(undefined)), /no model to serve: set MODEL_URI/);
@@ -155,7 +157,7 @@ test('error messages: wrong credentials, missing key, missing bucket, empty pref
   await assert.rejects(resolveModel(config('s3://no-such-bucket/m/'), { s3Client: s3.client }), /S3 bucket "no-such-bucket" does not exist: ListObjectsV2/);
   await assert.rejects(resolveModel(config('s3://models/empty/'), { s3Client: s3.client }), /no objects under s3:\/\/models\/empty\/ .*reranker upload/);
   await s3.client.send(new PutObjectCommand({ Bucket: 'models', Key: 'notes/readme.txt', Body: 'hello' }));
-  await assert.rejects(resolveModel(config('s3://models/notes/'), { s3Client: s3.client }), /s3:\/\/models\/notes\/ \(downloaded to .*\) does not hold a model: missing config\.json or tokenizer\.json and an \.onnx file/);
+  await assert.rejects(resolveModel(config('s3://models/notes/'), { s3Client: s3.client }), /s3:\/\/models\/notes\/ \(downloaded to .*\) does not hold a model: missing tokenizer\.json and an \.onnx file \(at the root or in onnx\//);
   await s3.client.send(new PutObjectCommand({ Bucket: 'models', Key: 'bad/model.tar.gz', Body: Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6, 7]) }));
   await assert.rejects(resolveModel(config('s3://models/bad/model.tar.gz'), { s3Client: s3.client }), /archive model\.tar\.gz is not a valid gzip stream/);
   const dead = s3rverClient('http://127.0.0.1:9');

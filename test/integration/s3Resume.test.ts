@@ -29,6 +29,8 @@ before(async () => {
   bigSha = crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
   await s3.client.send(new PutObjectCommand({ Bucket: 'models', Key: 'big/model.onnx', Body: fs.createReadStream(file), ContentLength: BIG }));
   await s3.client.send(new PutObjectCommand({ Bucket: 'models', Key: 'big/config.json', Body: '{"architectures":["BertForSequenceClassification"]}' }));
+  // A servable folder has a tokenizer.json too (artifacts/modelFolder.ts checks it after a download).
+  await s3.client.send(new PutObjectCommand({ Bucket: 'models', Key: 'big/tokenizer.json', Body: '{"model":{"type":"WordPiece"}}' }));
 });
 after(async () => {
   await s3.dispose();

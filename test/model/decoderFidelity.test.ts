@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { FAMILIES } from '../../src/modelSpec/promptTemplates';
+import { FAMILIES } from '../../src/tokenize/promptTemplates';
 import { qwen3TokenizerDir } from '../../scripts/genDecoder';
 import { ensureModel } from '../helpers/models';
 import { postJson, startServer, type TestServer } from '../helpers/server';

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ensureModel } from '../helpers/models';
-import { FIXTURES, SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
 import { postJson, startServer, type TestServer } from '../helpers/server';
 
 const loadTransformers = () => import('@huggingface/transformers');
@@ -67,7 +67,7 @@ const CASES: Case[] = [
     name: 'opensearch TinyXLMRoberta-CE (real export)',
     serveDir: async () => {
       const d = tmp();
-      copyFiles(path.join(FIXTURES, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx'), d, ['model.onnx', 'tokenizer.json']);
+      copyFiles(sharedFixture('onnx', 'opensearch__TinyXLMRoberta-CE-onnx'), d, ['model.onnx', 'tokenizer.json']);
       return d;
     },
     refDir: (serve) => {
@@ -86,8 +86,8 @@ const CASES: Case[] = [
     name: 'optimum tiny DistilBERT classifier (real export) with the bert-base-uncased tokenizer',
     serveDir: async () => {
       const d = tmp();
-      copyFiles(path.join(FIXTURES, 'onnx', 'optimum__tiny-distilbert-classification'), d, ['model.onnx', 'config.json']);
-      copyFiles(SHARED_TOKENIZER_DIR, d, TOKENIZER_FILES);
+      copyFiles(sharedFixture('onnx', 'optimum__tiny-distilbert-classification'), d, ['model.onnx', 'config.json']);
+      copyFiles(bertTokenizerDir(), d, TOKENIZER_FILES);
       return d;
     },
     refDir: (d) => d,

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
+import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { generateModel, parseCliArgs, type GenerateModelOptions } from '../../scripts/gen-model';
 
 type Row = { ids: number[]; types?: number[] };
@@ -125,6 +126,40 @@ describe('tiny BERT cross-encoder', () => {
     for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'vocab.txt']) {
       assert.ok(existsSync(join(dir, f)), f);
     }
+  });
+});
+
+describe("the project's own WordPiece tokenizer", () => {
+  let dir = '';
+  before(async () => {
+    dir = (await gen('own-tokenizer', { preset: 'tiny', maxPosition: 128 })).dir;
+  });
+
+  it('loads in the Rust tokenizers binding and in transformers.js with the same pair ids', async () => {
+    const rust = RustTokenizer.fromFile(join(dir, 'tokenizer.json'));
+    const tf = await loadTransformers();
+    tf.env.allowRemoteModels = false;
+    const js = await tf.AutoTokenizer.from_pretrained(dir);
+    const q = 'What is the capital of France?';
+    const d = 'Paris is the capital and largest city of France; photosynthesis, CAFÉ 42!';
+    const e = await rust.encode(q, d);
+    const t = js(q, { text_pair: d });
+    assert.deepEqual(Array.from(t.input_ids.data as BigInt64Array, Number), e.getIds());
+    assert.deepEqual(Array.from(t.token_type_ids?.data as BigInt64Array, Number), e.getTypeIds());
+    const tokens = e.getTokens();
+    assert.equal(tokens[0], '[CLS]');
+    assert.ok(tokens.includes('paris') && tokens.includes('capital') && tokens.includes('cafe'), tokens.join(' '));
+    assert.ok(!tokens.includes('[UNK]'), `ASCII English never falls to [UNK]: ${tokens.join(' ')}`);
+    assert.ok(tokens.includes('##s') || tokens.some((x) => x.startsWith('##')), 'a word outside the list splits into ## pieces');
+  });
+
+  it('writes vocab.txt in the id order of tokenizer.json, and the model window as model_max_length', () => {
+    const vocab = readFileSync(join(dir, 'vocab.txt'), 'utf8').trimEnd().split('\n');
+    const json = JSON.parse(readFileSync(join(dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+    assert.equal(Object.keys(json.model.vocab).length, vocab.length);
+    vocab.forEach((tok, i) => assert.equal(json.model.vocab[tok], i, tok));
+    assert.ok(vocab.length > 20000, `a useful vocabulary: ${vocab.length}`);
+    assert.equal(JSON.parse(readFileSync(join(dir, 'tokenizer_config.json'), 'utf8')).model_max_length, 128);
   });
 });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config';
+import { ConfigErrors, loadConfig, logFormatOf } from '../../src/config';
 
 test('defaults follow the SageMaker contract', () => {
   const c = loadConfig({});
@@ -65,10 +65,24 @@ test('DEVICE=cpu splits the cores between two sessions unless told otherwise; GP
   assert.deepEqual([loadConfig({ DEVICE: 'cpu', INTRA_OP_THREADS: String(cores) }).inferenceWorkers], [1]);
   const w = loadConfig({ DEVICE: 'cpu', INFERENCE_WORKERS: '1' });
   assert.deepEqual([w.inferenceWorkers, w.intraOpThreads], [1, cores]);
+  // Where CUDA may be there (the probe finds a driver and the provider library), one session owns it.
+  const gpu = (): undefined => undefined;
   for (const device of ['auto', 'cuda']) {
-    const c = loadConfig({ DEVICE: device });
-    assert.deepEqual([c.inferenceWorkers, c.intraOpThreads], [1, cores]);
+    const c = loadConfig({ DEVICE: device }, gpu);
+    assert.deepEqual([c.inferenceWorkers, c.intraOpThreads, c.autoCpuReason], [1, cores, undefined]);
   }
+  assert.equal(loadConfig({ DEVICE: 'cuda' }, () => 'no NVIDIA driver').inferenceWorkers, 1, 'DEVICE=cuda is never second-guessed');
+});
+
+test('DEVICE=auto on a machine without CUDA takes the CPU layout and says why (issue 12, defect 7)', () => {
+  const cores = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
+  const c = loadConfig({ DEVICE: 'auto' }, () => 'no NVIDIA driver');
+  assert.equal(c.device, 'auto', 'what was asked for is kept');
+  assert.equal(c.autoCpuReason, 'no NVIDIA driver');
+  assert.equal(c.inferenceWorkers, Math.min(2, cores));
+  assert.equal(c.intraOpThreads, Math.max(1, Math.floor(cores / c.inferenceWorkers)));
+  // This machine has no GPU: the real probe says so.
+  assert.match(loadConfig({}).autoCpuReason ?? '', /CUDA provider library|NVIDIA driver/);
 });
 
 test('FAULT_INJECTION is off by default and accepts only worker-exit with an absolute path', () => {
@@ -77,6 +91,25 @@ test('FAULT_INJECTION is off by default and accepts only worker-exit with an abs
   for (const bad of ['worker-exit:relative/path', 'worker-exit:', 'crash', 'worker-exit']) {
     assert.throws(() => loadConfig({ FAULT_INJECTION: bad }), /FAULT_INJECTION/, bad);
   }
+});
+
+test('several bad variables are reported at once, each with what it accepts (issue 12, defect 9)', () => {
+  assert.throws(
+    () => loadConfig({ PORT: 'eighty', DEVICE: 'tpu', SAGEMAKER_BATCH: 'maybe', MAX_BATCH_TOKENS: '1' }),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigErrors);
+      assert.equal(e.status, 500);
+      assert.equal(e.problems.length, 4, e.problems.join(' | '));
+      for (const name of ['PORT', 'DEVICE', 'SAGEMAKER_BATCH', 'MAX_BATCH_TOKENS']) assert.ok(e.problems.some((p) => p.startsWith(`invalid ${name}=`)), name);
+      assert.ok(e.problems.includes('invalid SAGEMAKER_BATCH="maybe": expected true, false, 1, 0, yes, no, on or off (any case)'));
+      assert.match(e.message, /^4 invalid settings: /);
+      return true;
+    },
+  );
+  // One bad variable keeps its plain message.
+  assert.throws(() => loadConfig({ DEVICE: 'tpu' }), (e: unknown) => e instanceof ConfigErrors && e.message === 'invalid DEVICE="tpu": expected one of auto, cuda, cpu');
+  assert.equal(logFormatOf({ LOG_FORMAT: 'TEXT' }), 'text');
+  assert.equal(logFormatOf({ LOG_FORMAT: 'nonsense' }), 'json');
 });
 
 test('MODEL_DTYPE: a dtype name or an .onnx file; not together with MODEL_ONNX_FILE', () => {

@@ -12,7 +12,7 @@ test('EMF is off by default, 60 s, namespace SageMakerReranker, no dimensions un
   assert.deepEqual(c.emf, { enabled: false, intervalMs: 60_000, namespace: 'SageMakerReranker', endpointName: undefined, variantName: undefined, modelName: undefined });
   const on = loadConfig({ METRICS_EMF: 'true', METRICS_EMF_INTERVAL: '0.5', METRICS_EMF_NAMESPACE: 'Rerank/Prod', ENDPOINT_NAME: 'ep', VARIANT_NAME: 'AllTraffic', MODEL_NAME: 'bge' });
   assert.deepEqual(on.emf, { enabled: true, intervalMs: 500, namespace: 'Rerank/Prod', endpointName: 'ep', variantName: 'AllTraffic', modelName: 'bge' });
-  assert.throws(() => loadConfig({ METRICS_EMF: 'sometimes' }), /METRICS_EMF.*true or false/);
+  assert.throws(() => loadConfig({ METRICS_EMF: 'sometimes' }), /METRICS_EMF.*true, false, 1, 0, yes, no, on or off/);
   assert.throws(() => loadConfig({ METRICS_EMF_INTERVAL: '0' }), /METRICS_EMF_INTERVAL/);
   assert.throws(() => loadConfig({ ENDPOINT_NAME: 'x'.repeat(256) }), /ENDPOINT_NAME.*255/);
 });

@@ -46,4 +46,7 @@ test('custom attributes carry options; body fields win; bad values are 422', () 
   assert.equal(resolveOptions({}, {}).truncate, true, 'truncation is on by default');
   assert.throws(() => parseCustomAttributes('top_n=zero'), (e: { status: number }) => e.status === 422);
   assert.throws(() => resolveOptions({ truncation_direction: 'up' }, {}), /right or left/);
+  // Unsaid, the direction is left to the model's truncation_side (the reranker fills it in).
+  assert.equal(resolveOptions({}, {}).direction, undefined);
+  assert.equal(resolveOptions({ truncation_direction: 'Left' }, {}).direction, 'left');
 });

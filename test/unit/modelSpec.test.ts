@@ -1,6 +1,6 @@
 /**
- * buildSpec on every real config under test/fixtures/hf-configs (re-saved variants included) and on
- * the two real ONNX exports under test/fixtures/onnx; overrides, evidence sources, `_name_or_path`.
+ * buildSpec on every real config under ../shared/fixtures/hf-configs (re-saved variants included) and on
+ * the two real ONNX exports under ../shared/fixtures/onnx; overrides, evidence sources, `_name_or_path`.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,16 +9,10 @@ import path from 'node:path';
 import { buildSpec } from '../../src/modelSpec/buildSpec';
 import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 import { isAppError } from '../../src/errors';
+import { sharedFixture } from '../helpers/paths';
 import type { ModelFiles, ModelSpec, OnnxGraphInfo, SpecOverrides, SpecResult } from '../../src/modelSpec/types';
 
-/** The repo root, whether this runs from test/unit (tsx) or dist/test/unit (compiled). */
-function repoRoot(): string {
-  for (let d = __dirname; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, 'package.json'))) return d;
-    if (path.dirname(d) === d) throw new Error(`no package.json above ${__dirname}`);
-  }
-}
-const FIX = path.join(repoRoot(), 'test', 'fixtures');
+const FIX = sharedFixture();
 const BGE = path.join(FIX, 'hf-configs', 'BAAI__bge-reranker-large');
 const MSMARCO = path.join(FIX, 'hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2');
 const JINA = path.join(FIX, 'hf-configs', 'jinaai__jina-embeddings-v2-base-en');
@@ -158,10 +152,38 @@ test('a re-saved JinaBert config decides the same: _name_or_path plays no part',
   const fromConfig = ok(buildSpec({ ...published, config: labelled, modules: undefined, listing: ['config.json'] }));
   assert.equal(fromConfig.task, 'reranker');
   assert.equal(source(fromConfig, 'task'), 'config.json:auto_map.AutoModelForSequenceClassification + config.json:id2label');
-  // ...but a reranker-sounding name alone is not.
-  const named = { ...published.config, _name_or_path: 'jinaai/jina-reranker-v1-turbo-en' };
-  const reason = refused(buildSpec({ ...published, config: named, modules: undefined, listing: ['config.json'] }));
-  assert.match(reason, /embedding model/);
+  // ...and so is one with no id2label (issue 12, defect 5), whatever its name says.
+  for (const name of ['jinaai/jina-reranker-v1-turbo-en', 'my-org/whatever']) {
+    const named = { ...published.config, _name_or_path: name };
+    const spec = ok(buildSpec({ ...published, config: named, modules: undefined, listing: ['config.json'] }));
+    assert.equal(spec.task, 'reranker');
+    assert.match(source(spec, 'task') ?? '', /^config\.json:auto_map\.AutoModelForSequenceClassification \(no labels/);
+  }
+});
+
+test('config-only Jina v1 reranker (MaskedLM class, auto_map classifier, no id2label, no Pooling): a reranker, with a warning that names MODEL_TASK', async () => {
+  // jinaai/jina-reranker-v1-turbo-en's config.json as published: the JinaBert config without labels.
+  const published = await readModelFiles(JINA);
+  const config = { ...published.config };
+  delete config.id2label;
+  delete config.label2id;
+  const spec = ok(buildSpec({ ...published, config, modules: undefined, listing: ['config.json', 'tokenizer.json'] }));
+  assert.deepEqual([spec.task, spec.numLabels, spec.family], ['reranker', 1, 'jina-bert']);
+  assert.ok(spec.warnings.some((w) => /architectures says JinaBertForMaskedLM and names no labels, .*treated as a reranker with one label.*MODEL_TASK=classifier/.test(w)), spec.warnings.join(' | '));
+  // With the Pooling module it is the embedding model it says it is, and the refusal names the override.
+  const reason = refused(buildSpec({ ...published, config }));
+  assert.match(reason, /^not a reranker: an embedding model: .*set MODEL_TASK=reranker/);
+});
+
+test('defaults that change scores are warnings, not only evidence: no config.json', async () => {
+  const files: ModelFiles = { ...(await readModelFiles(TINY_XLMR)) };
+  assert.equal(files.config, undefined);
+  const spec = ok(buildSpec(files));
+  assert.equal(spec.activation, 'sigmoid');
+  assert.ok(spec.warnings.some((w) => /^no config\.json: scores use sigmoid, the default for 1 logit \(set ACTIVATION/.test(w)), spec.warnings.join(' | '));
+  assert.ok(spec.warnings.some((w) => /^no config\.json: labels default to LABEL_0/.test(w)), spec.warnings.join(' | '));
+  // A stored activation is no default: no such warning.
+  assert.ok(!(await specOf(MSMARCO)).warnings.some((w) => /scores use/.test(w)));
 });
 
 test('_name_or_path alone never decides the task', () => {
@@ -225,7 +247,11 @@ test('tiny-distilbert (real export): classifier NEGATIVE/POSITIVE, softmax, 512,
   assert.equal(source(spec, 'padTokenId'), 'config.json:pad_token_id');
   assert.equal(source(spec, 'task'), 'onnx:model.onnx outputs.logits dims [batch,2]');
   assert.deepEqual(spec.inputs, { inputIds: 'input_ids', attentionMask: 'attention_mask', idType: 'int64' });
-  assert.deepEqual(spec.warnings, []);
+  assert.equal(spec.pairTemplate, undefined, 'no tokenizer.json: no template');
+  assert.deepEqual(spec.warnings, [
+    'no config file names an activation: scores use softmax, the default for 2 logits (set ACTIVATION=identity for raw logits, or another activation)',
+    'no tokenizer.json found (at the root, beside the .onnx or in onnx/): the model cannot be served without it',
+  ]);
 });
 
 test('conflict: config.json names 2 labels but the graph gives 1 logit -> reranker, with a warning', async () => {

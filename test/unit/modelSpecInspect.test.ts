@@ -9,14 +9,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { inspectModel } from '../../src/modelSpec/inspect';
 import { readModelFiles } from '../../src/modelSpec/readModelFiles';
+import { sharedFixture } from '../helpers/paths';
 
-function repoRoot(): string {
-  for (let d = __dirname; ; d = path.dirname(d)) {
-    if (fs.existsSync(path.join(d, 'package.json'))) return d;
-    if (path.dirname(d) === d) throw new Error(`no package.json above ${__dirname}`);
-  }
-}
-const FIX = path.join(repoRoot(), 'test', 'fixtures');
+const FIX = sharedFixture();
 const TINY_XLMR = path.join(FIX, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx');
 
 const tmpDirs: string[] = [];
@@ -29,18 +24,24 @@ after(() => {
   for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-/** Every fixture folder and what inspect must say about it. */
+/**
+ * Every fixture folder and what inspect must say about it. Exit 0 exactly when the server would
+ * serve the folder: config-only folders (no .onnx) and a graph without tokenizer.json exit 1 with
+ * the JSON report and the reason.
+ */
+const NO_ONNX = /^no \.onnx file found/;
 const EXPECTED: ReadonlyArray<[string, number, Record<string, unknown> | RegExp]> = [
-  ['hf-configs/BAAI__bge-reranker-large', 0, { servable: false, reason: 'no .onnx file found', task: 'reranker', family: 'xlm-roberta', maxInputLength: 512 }],
-  ['hf-configs/BAAI__bge-reranker-large/onnx_pr10', 0, { task: 'reranker', family: 'xlm-roberta', maxInputLength: 512 }],
-  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2', 0, { task: 'reranker', family: 'bert', activation: 'identity', maxInputLength: 512 }],
-  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/st5-activation_fn', 0, { task: 'reranker', family: 'bert', activation: 'identity' }],
-  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/transformers5', 0, { task: 'reranker', family: 'bert', activation: 'identity' }],
-  ['hf-configs/jinaai__jina-embeddings-v2-base-en', 1, /^refused: not a reranker: an embedding model: config\.json architectures JinaBertForMaskedLM/],
+  ['hf-configs/BAAI__bge-reranker-large', 1, { servable: false, reason: NO_ONNX, task: 'reranker', family: 'xlm-roberta', maxInputLength: 512 }],
+  ['hf-configs/BAAI__bge-reranker-large/onnx_pr10', 1, { servable: false, reason: NO_ONNX, task: 'reranker', family: 'xlm-roberta', maxInputLength: 512 }],
+  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2', 1, { servable: false, reason: NO_ONNX, task: 'reranker', family: 'bert', activation: 'identity', maxInputLength: 512 }],
+  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/st5-activation_fn', 1, { servable: false, task: 'reranker', family: 'bert', activation: 'identity' }],
+  ['hf-configs/cross-encoder__ms-marco-MiniLM-L-6-v2/variants/transformers5', 1, { servable: false, task: 'reranker', family: 'bert', activation: 'identity' }],
+  ['hf-configs/jinaai__jina-embeddings-v2-base-en', 1, /^refused: not a reranker: an embedding model: config\.json architectures JinaBertForMaskedLM.*set MODEL_TASK=reranker/],
   ['hf-configs/Qwen__Qwen3-Reranker-0.6B', 1, /^refused: config\.json architectures Qwen3ForCausalLM is a decoder LLM; missing tokenizer\.json/],
   ['hf-configs/dslim__bert-base-NER-uncased', 1, /^refused: not a reranker: config\.json architectures BertForTokenClassification is a token classifier/],
   ['onnx/opensearch__TinyXLMRoberta-CE-onnx', 0, { servable: true, task: 'reranker', family: 'roberta', maxInputLength: 62, outputName: 'logits' }],
-  ['onnx/optimum__tiny-distilbert-classification', 0, { servable: true, task: 'classifier', labels: ['NEGATIVE', 'POSITIVE'], activation: 'softmax' }],
+  // A real export with a graph and config.json but no tokenizer: the server could not start it.
+  ['onnx/optimum__tiny-distilbert-classification', 1, { servable: false, reason: /^no tokenizer\.json in /, task: 'classifier', labels: ['NEGATIVE', 'POSITIVE'], activation: 'softmax' }],
 ];
 
 test('inspect on every fixture folder: exit code, JSON fields or one-line refusal', async () => {
@@ -48,13 +49,18 @@ test('inspect on every fixture folder: exit code, JSON fields or one-line refusa
     const r = await inspectModel(path.join(FIX, rel));
     assert.equal(r.exitCode, code, `${rel}: ${r.output.slice(0, 200)}`);
     if (expected instanceof RegExp) {
+      assert.equal(r.stream, 'stderr');
       assert.match(r.output, expected);
       assert.doesNotMatch(r.output, /\n/, `${rel}: refusal is one line`);
       continue;
     }
+    assert.equal(r.stream, 'stdout');
     const report = JSON.parse(r.output) as Record<string, unknown>;
-    for (const [k, v] of Object.entries(expected)) assert.deepEqual(report[k], v, `${rel}: ${k}`);
-    for (const k of ['task', 'family', 'maxInputLength', 'activation', 'inputs', 'labels', 'padTokenId', 'paddingSide', 'evidence', 'warnings', 'files']) {
+    for (const [k, v] of Object.entries(expected)) {
+      if (v instanceof RegExp) assert.match(String(report[k]), v, `${rel}: ${k}`);
+      else assert.deepEqual(report[k], v, `${rel}: ${k}`);
+    }
+    for (const k of ['task', 'family', 'maxInputLength', 'activation', 'inputs', 'labels', 'padTokenId', 'paddingSide', 'evidence', 'warnings', 'files', 'onnxFiles', 'filesRead', 'pairTemplate']) {
       assert.ok(k in report, `${rel}: report has ${k}`);
     }
   }
@@ -86,7 +92,7 @@ test('inspect: missing folder, bad JSON, overrides', async () => {
   assert.match(bad.output, /^error: config\.json in .* is not valid JSON/);
 
   const overridden = await inspectModel(path.join(FIX, 'hf-configs/BAAI__bge-reranker-large'), { overrides: { task: 'classifier' } });
-  assert.equal(overridden.exitCode, 0);
+  assert.equal(overridden.exitCode, 1, 'decided, but config files only: not servable');
   assert.equal((JSON.parse(overridden.output) as { task: string }).task, 'classifier');
 });
 

@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { buildSpec } from '../../src/modelSpec/buildSpec';
 import { inspectModel } from '../../src/modelSpec/inspect';
-import { parseScoreTemplate } from '../../src/modelSpec/promptTemplates';
+import { parseScoreTemplate } from '../../src/tokenize/promptTemplates';
 import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 import type { ModelSpec, SpecOverrides, SpecResult } from '../../src/modelSpec/types';
 import { qwen3TokenizerDir, sharedDir } from '../../scripts/genDecoder';
@@ -45,10 +45,11 @@ const specOf = async (dir: string, o: SpecOverrides = {}): Promise<SpecResult> =
 describe('yes/no scoring decisions', { skip: !fs.existsSync(path.join(QWEN, 'tokenizer.json')) && 'no ../shared fixtures' }, () => {
   test('inspect on the real Qwen3-Reranker-0.6B config + tokenizer: yes-no with the built-in template, ids 9693/2152, last prompt id 271', async () => {
     const r = await inspectModel(QWEN);
-    assert.equal(r.exitCode, 0, r.output);
+    assert.equal(r.exitCode, 1, 'decided, but no .onnx file: not servable (exit 0 only when servable)');
     const report = JSON.parse(r.output) as Record<string, any>;
     assert.equal(report.task, 'reranker');
     assert.equal(report.servable, false);
+    assert.match(report.reason, /^no \.onnx file found/);
     assert.equal(report.maxInputLength, 8192);
     assert.equal(report.scoring.kind, 'yes-no');
     assert.deepEqual(report.scoring.tokens, [{ token: 'yes', id: 9693 }, { token: 'no', id: 2152 }]);

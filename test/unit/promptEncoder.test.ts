@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { AppError } from '../../src/errors';
-import { FAMILIES, parseScoreTemplate } from '../../src/modelSpec/promptTemplates';
+import { FAMILIES, parseScoreTemplate } from '../../src/tokenize/promptTemplates';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import { PromptEncoder } from '../../src/tokenize/promptEncoder';
 import type { EncodeOptions } from '../../src/tokenize/types';
@@ -44,7 +44,7 @@ describe('decoder reranker prompt (Qwen3-Reranker)', { skip: !fs.existsSync(path
   let prompt: PromptEncoder;
   let rust: RustTokenizer;
   test.before(async () => {
-    prompt = new PromptEncoder(await PairEncoder.fromDir(QWEN), QWEN3);
+    prompt = new PromptEncoder(await PairEncoder.create(JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer.json'), 'utf8')) as object, JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer_config.json'), 'utf8')) as object), QWEN3);
     rust = RustTokenizer.fromFile(path.join(QWEN, 'tokenizer.json'));
   });
 

@@ -43,3 +43,9 @@ test('an error status without an error type still fails: 4xx validation, 5xx inf
   assert.equal(failureReason({ finished: true, status: 400 }), 'validation');
   assert.equal(failureReason({ finished: true, status: 500 }), 'inference');
 });
+
+test('/ping and /health answer 503 without an AppError: unavailable, not inference (issue 12, defect 6)', () => {
+  assert.equal(failureReason({ finished: true, status: 503 }), 'unavailable');
+  assert.equal(failureReason({ finished: true, status: 504 }), 'timeout');
+  assert.equal(failureReason({ finished: true, status: 500 }), 'inference');
+});

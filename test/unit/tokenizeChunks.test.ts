@@ -11,12 +11,13 @@ import { AppError } from '../../src/errors';
 import { minTokens } from '../../src/tokenize/docChunks';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { DocChunks } from '../../src/tokenize/types';
-import { FIXTURES, SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
+import { encoderIn } from '../helpers/tokenizer';
 import { writeUnigramTokenizer } from './tokenizeFixtures';
 
 const DIRS = {
-  bert: SHARED_TOKENIZER_DIR,
-  roberta: path.join(FIXTURES, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx'),
+  bert: bertTokenizerDir(),
+  roberta: sharedFixture('onnx', 'opensearch__TinyXLMRoberta-CE-onnx'),
   'unigram-metaspace': path.dirname(writeUnigramTokenizer()),
 };
 
@@ -58,7 +59,7 @@ for (const [name, dir] of Object.entries(DIRS)) {
     const rust = RustTokenizer.fromFile(path.join(dir, 'tokenizer.json'));
 
     test('a document that fits gives one pair equal to encodePair', async () => {
-      enc = await PairEncoder.fromDir(dir);
+      enc = await encoderIn(dir);
       const doc = SENTENCES.join(' ');
       const c = enc.encodeDocChunks('capital of France', doc, { maxLength: 512 });
       assert.equal(c.pairs.length, 1);

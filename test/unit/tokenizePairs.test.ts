@@ -11,12 +11,13 @@ import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { AppError } from '../../src/errors';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import type { EncodeOptions, TruncationSide } from '../../src/tokenize/types';
-import { FIXTURES, SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir, sharedFixture } from '../helpers/paths';
+import { encoderIn } from '../helpers/tokenizer';
 import { mulberry32, randomText, writeUnigramTokenizer } from './tokenizeFixtures';
 
-const BERT = path.join(SHARED_TOKENIZER_DIR, 'tokenizer.json');
-const ROBERTA = path.join(FIXTURES, 'onnx', 'opensearch__TinyXLMRoberta-CE-onnx', 'tokenizer.json');
-const MINILM = path.join(FIXTURES, 'hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2', 'tokenizer.json');
+const BERT = path.join(bertTokenizerDir(), 'tokenizer.json');
+const ROBERTA = sharedFixture('onnx', 'opensearch__TinyXLMRoberta-CE-onnx', 'tokenizer.json');
+const MINILM = sharedFixture('hf-configs', 'cross-encoder__ms-marco-MiniLM-L-6-v2', 'tokenizer.json');
 
 type Json = Record<string, unknown>;
 const readJson = (f: string): Json => JSON.parse(fs.readFileSync(f, 'utf8')) as Json;
@@ -75,7 +76,7 @@ for (const [name, file] of [
     let enc: PairEncoder;
 
     test('loads from the folder', async () => {
-      enc = await PairEncoder.fromDir(path.dirname(file));
+      enc = await encoderIn(path.dirname(file));
       assert.match(enc.template.source, /TemplateProcessing/);
       assert.equal(enc.template.warning, undefined);
     });
@@ -257,7 +258,7 @@ describe('templates from every post_processor kind match Rust', () => {
 describe('encodePairs: a text shared by many pairs is tokenized once, with the same result', () => {
   test('queries x documents, both truncation sides, against the Rust reference pair by pair', async () => {
     const rust = RustTokenizer.fromFile(BERT);
-    const enc = await PairEncoder.fromDir(path.dirname(BERT));
+    const enc = await encoderIn(path.dirname(BERT));
     const rand = mulberry32(15);
     const queries = Array.from({ length: 4 }, () => randomText(rand, 3 + Math.floor(rand() * 30)));
     const docs = Array.from({ length: 5 }, () => randomText(rand, 5 + Math.floor(rand() * 80)));

@@ -12,7 +12,10 @@ import { unpackPair } from '../../src/tokenize/packPairs';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import { TokenizerPool } from '../../src/tokenize/tokenizerPool';
 import type { EncodeOptions, PackedPairs } from '../../src/tokenize/types';
-import { SHARED_TOKENIZER_DIR } from '../helpers/paths';
+import { bertTokenizerDir } from '../helpers/paths';
+import { encoderIn, tokenizerFilesIn } from '../helpers/tokenizer';
+
+const SHARED_TOKENIZER_DIR = bertTokenizerDir();
 
 const OPTS: EncodeOptions = { truncate: true, direction: 'right', maxLength: 128 };
 const WORDS = 'the capital of France is Paris a city on the Seine with café culture and 東京 🤗 museums'.split(' ');
@@ -52,13 +55,13 @@ describe('TokenizerPool', () => {
   let enc: PairEncoder;
 
   before(async () => {
-    [pool, enc] = await Promise.all([TokenizerPool.create({ modelDir: SHARED_TOKENIZER_DIR, workers: 2 }), PairEncoder.fromDir(SHARED_TOKENIZER_DIR)]);
+    [pool, enc] = await Promise.all([tokenizerFilesIn(SHARED_TOKENIZER_DIR).then((tokenizer) => TokenizerPool.create({ tokenizer, workers: 2 })), encoderIn(SHARED_TOKENIZER_DIR)]);
   });
   after(() => pool.close());
 
-  test('starts the asked number of workers and reports the template', () => {
+  test('starts the asked number of workers', () => {
     assert.equal(pool.size, 2);
-    assert.match(pool.template.source, /TemplateProcessing/);
+    assert.match(enc.template.source, /TemplateProcessing/);
   });
 
   test('results equal the in-process encoder, split across both workers', async () => {
@@ -128,21 +131,26 @@ describe('TokenizerPool', () => {
   });
 });
 
-test('create rejects with a clear 424 when the tokenizer cannot load', async () => {
+test('a folder without tokenizer.json, or one that is not a tokenizer, is a clear 424', async () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tok-missing-'));
-  await assert.rejects(TokenizerPool.create({ modelDir: dir, workers: 2 }), (e: unknown) => {
+  await assert.rejects(tokenizerFilesIn(dir), (e: unknown) => {
     assert.ok(e instanceof AppError);
     assert.equal(e.status, 424);
-    assert.match(e.message, /tokenizer could not load from .*tok-missing-.*no tokenizer\.json/);
+    assert.match(e.message, /no tokenizer\.json in .*tok-missing-/);
     return true;
   });
-  fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": ');
-  await assert.rejects(TokenizerPool.create({ modelDir: dir, workers: 1 }), /tokenizer could not load/);
+  fs.writeFileSync(path.join(dir, 'tokenizer.json'), '{"model": {"type": "NoSuchModel"}}');
+  await assert.rejects(tokenizerFilesIn(dir).then((tokenizer) => TokenizerPool.create({ tokenizer, workers: 1 })), (e: unknown) => {
+    assert.ok(e instanceof AppError);
+    assert.equal(e.status, 424);
+    assert.match(e.message, /tokenizer could not load from .*tok-missing-.*tokenizer\.json/);
+    return true;
+  });
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('a worker that dies fails only its own calls with a 424, and is replaced', async () => {
-  const pool = await TokenizerPool.create({ modelDir: SHARED_TOKENIZER_DIR, workers: 2 });
+  const pool = await TokenizerPool.create({ tokenizer: await tokenizerFilesIn(SHARED_TOKENIZER_DIR), workers: 2 });
   try {
     // Reach into the pool to kill one worker, as an out-of-memory crash would.
     const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots;
@@ -152,14 +160,14 @@ test('a worker that dies fails only its own calls with a 424, and is replaced', 
     for (let i = 0; i < 100 && pool.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(pool.size, 2, 'replacement worker started');
     const input = pairs(64, 5);
-    assertSame(await pool.encodePairs(input, OPTS), input, await PairEncoder.fromDir(SHARED_TOKENIZER_DIR), OPTS);
+    assertSame(await pool.encodePairs(input, OPTS), input, await encoderIn(SHARED_TOKENIZER_DIR), OPTS);
   } finally {
     await pool.close();
   }
 });
 
 test('calls after close are refused', async () => {
-  const pool = await TokenizerPool.create({ modelDir: SHARED_TOKENIZER_DIR, workers: 1 });
+  const pool = await TokenizerPool.create({ tokenizer: await tokenizerFilesIn(SHARED_TOKENIZER_DIR), workers: 1 });
   await pool.close();
   await assert.rejects(pool.encodePairs([['a', 'b']], OPTS), (e: unknown) => e instanceof AppError && e.status === 503);
 });

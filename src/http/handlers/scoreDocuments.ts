@@ -41,7 +41,7 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
     return { scores: r.scores, units: pairs.length, tokens: r.tokens };
   }
   const spec = ctx.reranker.spec;
-  const key = { truncate: opts.truncate, direction: opts.direction, maxLength: spec.maxInputLength, mode: 'chunk', chunkStride: long.chunk_stride ?? null, maxChunks: long.max_chunks_per_doc ?? null, instruction: opts.instruction ?? null };
+  const key = { truncate: opts.truncate, direction: opts.direction ?? spec.truncationSide, maxLength: spec.maxInputLength, mode: 'chunk', chunkStride: long.chunk_stride ?? null, maxChunks: long.max_chunks_per_doc ?? null, instruction: opts.instruction ?? null };
   const r = await cachedScores(ctx, pairs, key, 1, async (missing) => {
     const scored = await ctx.reranker.scoreChunked(missing as Array<readonly [string, string]>, {
       signal: ctx.signal,

@@ -14,7 +14,7 @@ export interface Scored {
 
 export async function scorePairs(ctx: RequestContext, pairs: readonly TextPair[], opts: RequestOptions): Promise<Scored> {
   const spec = ctx.reranker.spec;
-  const key = { truncate: opts.truncate, direction: opts.direction, maxLength: spec.maxInputLength, mode: 'pair', chunkStride: null, maxChunks: null, instruction: opts.instruction ?? null };
+  const key = { truncate: opts.truncate, direction: opts.direction ?? spec.truncationSide, maxLength: spec.maxInputLength, mode: 'pair', chunkStride: null, maxChunks: null, instruction: opts.instruction ?? null };
   const r = await cachedScores(ctx, pairs, key, spec.numLabels, async (missing) => {
     const scored = await ctx.reranker.score(missing, {
       truncate: opts.truncate,

@@ -1,0 +1,74 @@
+/**
+ * No import loops in src/, between files (type-only imports included) or between folders: shared
+ * shapes live in type-only modules (http/deps.ts, engine/scoreTypes.ts, batching/tensors.ts,
+ * tokenize/tokenizerFiles.ts) so that dependencies point one way. Reads the TypeScript sources.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { ROOT } from '../helpers/paths';
+
+const SRC = path.join(ROOT, 'src');
+
+function importGraph(): Map<string, string[]> {
+  const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const graph = new Map<string, string[]>();
+  for (const rel of files) {
+    const text = fs.readFileSync(path.join(SRC, rel), 'utf8');
+    const deps = [...text.matchAll(/(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/g)]
+      .map((m) => path.relative(SRC, path.resolve(path.dirname(path.join(SRC, rel)), m[1]!)) + '.ts')
+      .filter((d) => files.includes(d));
+    graph.set(rel, deps);
+  }
+  return graph;
+}
+
+/** Every loop, as the list of nodes on it (strongly connected components of more than one node). */
+function loops(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  let next = 0;
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  const visit = (v: string): void => {
+    index.set(v, next);
+    low.set(v, next++);
+    stack.push(v);
+    for (const w of graph.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (stack.includes(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      let w: string;
+      do {
+        w = stack.pop()!;
+        scc.push(w);
+      } while (w !== v);
+      if (scc.length > 1 || (graph.get(v) ?? []).includes(v)) out.push(scc.sort());
+    }
+  };
+  for (const v of graph.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+test('no file in src/ imports itself through others', () => {
+  assert.deepEqual(loops(importGraph()), []);
+});
+
+test('folders of src/ depend on each other one way only', () => {
+  const folder = (f: string): string | undefined => (f.includes('/') ? f.split('/')[0] : undefined);
+  const folders = new Map<string, string[]>();
+  for (const [f, deps] of importGraph()) {
+    const a = folder(f);
+    if (!a) continue;
+    for (const d of deps) {
+      const b = folder(d);
+      if (b && b !== a && !(folders.get(a) ?? []).includes(b)) folders.set(a, [...(folders.get(a) ?? []), b]);
+    }
+  }
+  assert.deepEqual(loops(folders), [], JSON.stringify(Object.fromEntries(folders)));
+});
