@@ -60,10 +60,18 @@ export class Reranker {
     return this.engine.info;
   }
 
-  async score(pairs: readonly TextPair[], opts: ScoreOptions): Promise<ScoreResult> {
-    if (pairs.length > this.limits.maxClientBatchSize) {
-      throw new AppError('Validation', `${pairs.length} documents is more than MAX_CLIENT_BATCH_SIZE=${this.limits.maxClientBatchSize}`);
+  /**
+   * A 422 for a call larger than MAX_CLIENT_BATCH_SIZE. Callers that do work per pair before scoring
+   * (the result cache hashes every pair) call it first, so an oversized request costs nothing.
+   */
+  checkRequestSize(pairs: number): void {
+    if (pairs > this.limits.maxClientBatchSize) {
+      throw new AppError('Validation', `${pairs} documents is more than MAX_CLIENT_BATCH_SIZE=${this.limits.maxClientBatchSize}`);
     }
+  }
+
+  async score(pairs: readonly TextPair[], opts: ScoreOptions): Promise<ScoreResult> {
+    this.checkRequestSize(pairs.length);
     const release = this.permits.acquire(pairs.length);
     const t0 = performance.now();
     const { id, done } = this.scheduler.open(pairs.length);

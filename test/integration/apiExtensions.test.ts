@@ -179,6 +179,15 @@ describe('API extensions', () => {
       }
     });
 
+    it('refuses a request over MAX_CLIENT_BATCH_SIZE before any cache work (no lookup is counted)', async () => {
+      const max = ((await (await fetch(`${s.url}/info`)).json()) as { limits: { max_client_batch_size: number } }).limits.max_client_batch_size;
+      const texts = Array.from({ length: max + 1 }, (_, i) => `oversized request document ${i}`);
+      let r: { status: number; json: { error_type?: string; error?: string } } | undefined;
+      assert.deepEqual(await delta(async () => (r = await post('/rerank', { query: QUERY, texts }))), { hits: 0, misses: 0 });
+      assert.equal(r!.status, 422);
+      assert.match(r!.json.error ?? '', /MAX_CLIENT_BATCH_SIZE/);
+    });
+
     it('keeps chunked results whole: the winning window\'s offsets come back on a hit', async () => {
       const long = `${'filler words here. '.repeat(300)}Paris is the capital of France. ${'more filler. '.repeat(100)}`;
       const body = { query: QUERY, texts: [long, DOCS[0]], long_documents: 'chunk', return_chunk_offsets: true, raw_scores: true };
