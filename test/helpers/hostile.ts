@@ -85,9 +85,13 @@ export interface RawResult {
 /**
  * Writes raw bytes on a fresh socket and collects the answer until the server closes the
  * connection or `waitMs` passes. A number in `chunks` is a pause (ms); `stopWhen` ends early once
- * the text so far matches.
+ * the text so far matches; `end` half-closes after writing; `destroyAfterMs` drops the socket.
  */
-export function rawHttp(port: number, chunks: Array<string | Buffer | number>, opts: { waitMs?: number; stopWhen?: RegExp } = {}): Promise<RawResult> {
+export function rawHttp(
+  port: number,
+  chunks: Array<string | Buffer | number>,
+  opts: { waitMs?: number; stopWhen?: RegExp; end?: boolean; destroyAfterMs?: number } = {},
+): Promise<RawResult> {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
     const sock = net.connect(port, '127.0.0.1');
@@ -114,6 +118,8 @@ export function rawHttp(port: number, chunks: Array<string | Buffer | number>, o
         if (typeof c === 'number') await new Promise((r) => setTimeout(r, c).unref());
         else sock.write(c);
       }
+      if (opts.end && !done) sock.end();
+      if (opts.destroyAfterMs !== undefined) setTimeout(() => finish(true), opts.destroyAfterMs);
     });
   });
 }

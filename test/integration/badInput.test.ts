@@ -13,6 +13,7 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { ensureModel } from '../helpers/models';
 import { postJson, startServer, type TestServer } from '../helpers/server';
+import { rawHttp } from '../helpers/hostile';
 
 interface Res {
   readonly status: number;
@@ -56,38 +57,6 @@ async function send(path: string, body: string | Uint8Array, headers: Record<str
 }
 
 const post = (path: string, body: unknown, headers: Record<string, string> = JSON_CT): Promise<Res> => send(path, typeof body === 'string' ? body : JSON.stringify(body), headers);
-
-/**
- * Writes raw bytes on a fresh socket and collects what comes back until the server closes the
- * connection or `waitMs` passes. A number in `chunks` is a pause (ms) between writes; `end`
- * half-closes after writing; `destroyAfterMs` drops the socket.
- */
-function rawHttp(chunks: Array<string | Buffer | number>, opts: { end?: boolean; waitMs?: number; destroyAfterMs?: number } = {}): Promise<{ text: string; closed: boolean }> {
-  return new Promise((resolve, reject) => {
-    const sock = net.connect(port, '127.0.0.1');
-    let text = '';
-    let done = false;
-    const finish = (closed: boolean): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      sock.destroy();
-      resolve({ text, closed });
-    };
-    const timer = setTimeout(() => finish(false), opts.waitMs ?? 5000);
-    sock.on('data', (d) => (text += d.toString('latin1')));
-    sock.on('close', () => finish(true));
-    sock.on('error', (e: NodeJS.ErrnoException) => (e.code === 'ECONNRESET' || e.code === 'EPIPE' ? finish(true) : reject(e)));
-    sock.on('connect', async () => {
-      for (const c of chunks) {
-        if (typeof c === 'number') await new Promise((r) => setTimeout(r, c));
-        else if (!sock.destroyed) sock.write(c);
-      }
-      if (opts.end && !sock.destroyed) sock.end();
-      if (opts.destroyAfterMs !== undefined) setTimeout(() => finish(true), opts.destroyAfterMs);
-    });
-  });
-}
 
 /** The statuses of the HTTP responses in a raw reply, and the first body. */
 function rawResponses(text: string): { statuses: number[]; firstBody: string } {
@@ -457,61 +426,61 @@ function cases(): Case[] {
   // --- Raw sockets: lying Content-Length, broken framing -------------------------------------
   const head = (path: string, extra: string): string => `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${extra}\r\n`;
   add('raw sockets', 'Content-Length larger than the body, then the socket closes', async () => {
-    const r = await rawHttp([head('/rerank', 'Content-Length: 5000\r\n'), okRerank], { destroyAfterMs: 300 });
+    const r = await rawHttp(port, [head('/rerank', 'Content-Length: 5000\r\n'), okRerank], { destroyAfterMs: 300 });
     return rawRes(r.text, r.closed);
   }, 0, undefined, undefined, (r) => assert.equal(r.text, '', 'nothing can be answered to a client that left'));
   // Node's HTTP parser rejects these before any route: src/http/clientError.ts answers 400/431 with
   // error_type Protocol and closes the connection.
   add('raw sockets', 'Content-Length larger than the body, half-closed', async () => {
-    const r = await rawHttp([head('/rerank', 'Content-Length: 5000\r\n'), okRerank], { end: true, waitMs: 5000 });
+    const r = await rawHttp(port, [head('/rerank', 'Content-Length: 5000\r\n'), okRerank], { end: true, waitMs: 5000 });
     assert.ok(r.closed, 'the server closes the connection instead of waiting forever');
     return rawRes(r.text, r.closed);
   }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'Content-Length smaller than the body, sent at once', async () => {
     // The 10 extra bytes are read as the next request: not HTTP, so the parser answers 400 and closes.
-    const r = await rawHttp([head('/rerank', `Content-Length: ${okRerank.length - 10}\r\n`), okRerank], { waitMs: 3000 });
+    const r = await rawHttp(port, [head('/rerank', `Content-Length: ${okRerank.length - 10}\r\n`), okRerank], { waitMs: 3000 });
     assert.ok(r.closed);
     return rawRes(r.text, r.closed);
   }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'Content-Length smaller than the body, the rest sent later', async () => {
     const cut = okRerank.length - 10;
-    const r = await rawHttp([head('/rerank', `Content-Length: ${cut}\r\n`), okRerank.slice(0, cut), 500, okRerank.slice(cut)], { waitMs: 3000 });
+    const r = await rawHttp(port, [head('/rerank', `Content-Length: ${cut}\r\n`), okRerank.slice(0, cut), 500, okRerank.slice(cut)], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
   }, 422, 'Validation', INVALID_JSON, (r) => {
     const { statuses } = rawResponses(r.text);
     assert.deepEqual(statuses, [422, 400], 'the cut body is a 422, then the leftover bytes a 400');
   });
   add('raw sockets', 'Content-Length that is not a number', async () => {
-    const r = await rawHttp([head('/rerank', 'Content-Length: lots\r\n'), okRerank], { waitMs: 3000 });
+    const r = await rawHttp(port, [head('/rerank', 'Content-Length: lots\r\n'), okRerank], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
   }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'Content-Length and Transfer-Encoding together', async () => {
-    const r = await rawHttp([head('/rerank', `Content-Length: ${okRerank.length}\r\nTransfer-Encoding: chunked\r\n`), okRerank], { waitMs: 3000 });
+    const r = await rawHttp(port, [head('/rerank', `Content-Length: ${okRerank.length}\r\nTransfer-Encoding: chunked\r\n`), okRerank], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
   }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'a bad chunk size', async () => {
-    const r = await rawHttp([head('/rerank', 'Transfer-Encoding: chunked\r\n'), 'zz\r\nabc\r\n0\r\n\r\n'], { waitMs: 3000 });
+    const r = await rawHttp(port, [head('/rerank', 'Transfer-Encoding: chunked\r\n'), 'zz\r\nabc\r\n0\r\n\r\n'], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
   }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   add('raw sockets', 'a valid chunked body is served', async () => {
     const half = Math.floor(okRerank.length / 2);
     const chunk = (s: string): string => `${Buffer.byteLength(s).toString(16)}\r\n${s}\r\n`;
-    const r = await rawHttp([head('/rerank', 'Transfer-Encoding: chunked\r\nConnection: close\r\n'), chunk(okRerank.slice(0, half)), chunk(okRerank.slice(half)), '0\r\n\r\n'], { waitMs: 5000 });
+    const r = await rawHttp(port, [head('/rerank', 'Transfer-Encoding: chunked\r\nConnection: close\r\n'), chunk(okRerank.slice(0, half)), chunk(okRerank.slice(half)), '0\r\n\r\n'], { waitMs: 5000 });
     return rawRes(r.text, r.closed);
   }, 200, undefined, undefined, (r) => assert.match(r.text, /"score":/));
   add('raw sockets', 'a chunked body over the payload limit', async () => {
     const piece = 'a'.repeat(1024 * 1024);
     const chunks = [head('/rerank', 'Transfer-Encoding: chunked\r\nConnection: close\r\n')];
     for (let i = 0; i < 7; i++) chunks.push(`${piece.length.toString(16)}\r\n${piece}\r\n`);
-    const r = await rawHttp([...chunks, '0\r\n\r\n'], { waitMs: 5000 });
+    const r = await rawHttp(port, [...chunks, '0\r\n\r\n'], { waitMs: 5000 });
     return rawRes(r.text, r.closed);
   }, 413, 'PayloadTooLarge', /6 MiB limit/);
   add('raw sockets', 'headers over 16 KB', async () => {
-    const r = await rawHttp([head('/rerank', `X-Big: ${'h'.repeat(20_000)}\r\nContent-Length: ${okRerank.length}\r\n`), okRerank], { waitMs: 3000 });
+    const r = await rawHttp(port, [head('/rerank', `X-Big: ${'h'.repeat(20_000)}\r\nContent-Length: ${okRerank.length}\r\n`), okRerank], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
   }, 431, 'Protocol', /headers are larger/);
   add('raw sockets', 'not HTTP at all', async () => {
-    const r = await rawHttp(['\u0016\u0003\u0001 hello, this is TLS maybe\r\n\r\n'], { waitMs: 3000 });
+    const r = await rawHttp(port, ['\u0016\u0003\u0001 hello, this is TLS maybe\r\n\r\n'], { waitMs: 3000 });
     return rawRes(r.text, r.closed);
   }, 400, 'Protocol', /Content-Length|not valid HTTP|chunk/);
   return c;
