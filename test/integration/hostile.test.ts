@@ -107,6 +107,25 @@ add({
   check: (a) => assert.match(a.text, /MAX_RANK_FIELDS/),
 });
 
+// The cross product of /rerank/multi: queries x documents pairs, refused from the two counts before
+// any pair is built (1 MB of short strings names 10^10 pairs).
+add({
+  name: 'multi /rerank/multi: 100,000 queries x 100,000 documents (gzip)',
+  prepare: () => gzipSync(JSON.stringify({ queries: new Array(100_000).fill('q'), documents: new Array(100_000).fill('d') })),
+  run: (b) => send('/rerank/multi', b, gz(JSON_CT)),
+  status: 422,
+  type: 'Validation',
+  msg: /10000000000 .*MAX_CLIENT_BATCH_SIZE/,
+});
+add({
+  name: 'multi {queries, documents} on /invocations in JSON Lines: 100,000 x 100,000 (gzip)',
+  prepare: () => gzipSync(JSON.stringify({ queries: new Array(100_000).fill('q'), documents: new Array(100_000).fill('d') }) + '\n'),
+  run: (b) => send('/invocations', b, gz(JL)),
+  status: 200,
+  maxBytes: 1024,
+  check: (a) => assert.match(a.text, /MAX_CLIENT_BATCH_SIZE/),
+});
+
 // Finding 3: chunk_stride at or above the window; windows counted before they are built.
 const LONG = 'lorem ipsum dolor sit amet '.repeat(4000);
 add({ name: 'F3 chunk_stride 10,000 (above the window) is a 422 naming chunk_stride', run: () => send('/rerank', JSON.stringify({ query: 'q', texts: [LONG], long_documents: 'chunk', chunk_stride: 10_000 }), JSON_CT), status: 422, type: 'Validation', msg: /chunk_stride 10000 is more than half/ });
