@@ -77,6 +77,8 @@ function modelBytesFor(o: GenerateModelOptions, preset: PresetName, seed: number
       labels: labelNames(1),
       extra: {
         sagemaker_reranker_demo: true,
+        // Said, not defaulted: the spec then takes sigmoid from the file and warns about nothing.
+        sentence_transformers: { activation_fn: 'torch.nn.modules.activation.Sigmoid' },
         sagemaker_reranker_demo_scoring:
           'untrained lexical overlap: logit = 8 * cos(query tokens, document tokens) + 0.5 * cos(random token vectors) - 4; stopwords and punctuation ignored',
       },

@@ -9,6 +9,8 @@ import * as ort from 'onnxruntime-node';
 import { onnx } from 'onnx-proto';
 import { Tokenizer as RustTokenizer } from 'tokenizers';
 import { generateModel, parseCliArgs, type GenerateModelOptions } from '../../scripts/gen-model';
+import { buildSpec } from '../../src/modelSpec/buildSpec';
+import { readModelFiles } from '../../src/modelSpec/readModelFiles';
 
 type Row = { ids: number[]; types?: number[] };
 const loadTransformers = () => import('@huggingface/transformers');
@@ -276,6 +278,11 @@ describe('transformers.js reference path', () => {
     const config = JSON.parse(readFileSync(join(r.dir, 'config.json'), 'utf8'));
     assert.equal(config.sagemaker_reranker_demo, true);
     assert.equal(config._name_or_path, 'sagemaker-reranker/demo-lexical-overlap');
+    // The demo names its activation, so `make serve` starts with no score-changing-default warning.
+    const spec = buildSpec(await readModelFiles(r.dir));
+    assert.ok(spec.ok, JSON.stringify(spec));
+    assert.equal(spec.spec.activation, 'sigmoid');
+    assert.deepEqual(spec.spec.warnings, []);
     const enc = await encode(r.dir);
     const model = await tf.AutoModelForSequenceClassification.from_pretrained(r.dir, { dtype: 'fp32', subfolder: '' });
     const scores = Array.from((await model(enc)).logits.data as Float32Array);
