@@ -214,6 +214,24 @@ describe('decoder reranker fidelity against transformers.js AutoModelForCausalLM
     }
   });
 
+  it('INSTRUCTION sets the default a request without one gets (the prompt uses it, /info shows it)', async () => {
+    const dir = await ensureModel({ preset: 'qwen3-tiny' });
+    const ref = await Reference.load(tf, dir);
+    const ins = 'Prefer passages that name a planet';
+    const server = await startServer({ env: { MODEL_DIR: dir, MODEL_CACHE_DIR: cacheDir, INSTRUCTION: ins } });
+    try {
+      const r = await postJson(`${server.url}/rerank`, { query: QUERY, texts: [DOCS[1]], raw_scores: true });
+      const want = await ref.logOdds(QUERY, DOCS[1]!, ins, 8192);
+      const got = (r.json as Array<{ score: number }>)[0]!.score;
+      assert.ok(Math.abs(got - want) <= 1e-5, `${got} vs ${want}`);
+      const info = (await (await fetch(`${server.url}/info`)).json()) as { scoring: { instruction: { default: string } } };
+      assert.equal(info.scoring.instruction.default, ins);
+    } finally {
+      await server.stop();
+      await ref.dispose();
+    }
+  });
+
   describe('long_documents=chunk (windows wrapped in the prompt, best window wins)', () => {
     const maxLength = 160;
     let server: TestServer;
