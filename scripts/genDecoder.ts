@@ -6,14 +6,15 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { onnx } from 'onnx-proto';
 import { buildQwen3Graph, QWEN3_OPSET, type Qwen3Architecture } from './onnx/qwen3Graph';
+import { buildQwen3MergedModel } from './onnx/qwen3Merged';
 
 /** Qwen3's vocabulary with added tokens (config.json vocab_size of Qwen3-Reranker-0.6B). */
 export const QWEN3_VOCAB = 151669;
 export const QWEN3_YES = 9693;
 export const QWEN3_NO = 2152;
 
-export type DecoderPresetName = 'qwen3-tiny' | 'qwen3-tiny-untied' | 'qwen3-tiny-past' | 'qwen3-tiny-seqcls' | 'qwen3-tiny-opaque' | 'qwen3-0.6b-l2';
-export const DECODER_PRESETS: readonly DecoderPresetName[] = ['qwen3-tiny', 'qwen3-tiny-untied', 'qwen3-tiny-past', 'qwen3-tiny-seqcls', 'qwen3-tiny-opaque', 'qwen3-0.6b-l2'];
+export type DecoderPresetName = 'qwen3-tiny' | 'qwen3-tiny-untied' | 'qwen3-tiny-past' | 'qwen3-tiny-merged' | 'qwen3-tiny-seqcls' | 'qwen3-tiny-opaque' | 'qwen3-0.6b-l2';
+export const DECODER_PRESETS: readonly DecoderPresetName[] = ['qwen3-tiny', 'qwen3-tiny-untied', 'qwen3-tiny-past', 'qwen3-tiny-merged', 'qwen3-tiny-seqcls', 'qwen3-tiny-opaque', 'qwen3-0.6b-l2'];
 
 const TINY = { vocabSize: QWEN3_VOCAB, hidden: 32, layers: 2, heads: 4, kvHeads: 2, headDim: 8, intermediate: 64, maxPosition: 512 };
 // Qwen3-Reranker-0.6B's width and vocabulary, cut to 2 of its 28 layers (benchmarks).
@@ -26,12 +27,16 @@ interface DecoderPreset {
   /** Weights in model.onnx.data (how exports over 2 GB must store them). */
   externalData: boolean;
   opaqueHead?: boolean;
+  /** optimum's decoder_model_merged layout: an If on use_cache_branch (scripts/onnx/qwen3Merged.ts). */
+  merged?: boolean;
 }
 
 const PRESETS: Record<DecoderPresetName, DecoderPreset> = {
   'qwen3-tiny': { shape: TINY, tied: true, layout: 'causal', externalData: false },
   'qwen3-tiny-untied': { shape: TINY, tied: false, layout: 'causal', externalData: true },
   'qwen3-tiny-past': { shape: TINY, tied: false, layout: 'causal-past', externalData: false },
+  // qwen3-tiny-past's weights in the else branch of a merged decoder's If.
+  'qwen3-tiny-merged': { shape: TINY, tied: false, layout: 'causal-past', externalData: false, merged: true },
   'qwen3-tiny-seqcls': { shape: TINY, tied: true, layout: 'seq-cls', externalData: false },
   // qwen3-tiny's weights and logits behind a head the rewrite does not recognize: the unrewritten path.
   'qwen3-tiny-opaque': { shape: TINY, tied: true, layout: 'causal', externalData: false, opaqueHead: true },
@@ -148,16 +153,17 @@ export async function generateDecoder(o: DecoderOptions): Promise<{ dir: string;
     throw new Error(`the Qwen3 tokenizer is not at ${tokDir} (it comes from ../shared/fixtures beside the clone)`);
   }
   const tokens: [number, number] = [QWEN3_YES, QWEN3_NO];
-  const g = buildQwen3Graph({
+  const arch: Qwen3Architecture = {
     ...p.shape, layers, tied: p.tied, layout: p.layout, scoreTokens: tokens, ...(p.opaqueHead ? { opaqueHead: true } : {}),
     ropeTheta: 1000000, rmsNormEps: 1e-6, seed: o.seed ?? 42,
-  });
-  const model = g.model({
+  };
+  const meta = {
     producerName: 'sagemaker-reranker/gen-model',
     producerVersion: '1',
     opset: QWEN3_OPSET,
-    docString: `Qwen3 ${p.layout} decoder with seeded random weights; not a trained model.`,
-  });
+    docString: `Qwen3 ${p.merged ? 'merged (If on use_cache_branch)' : p.layout} decoder with seeded random weights; not a trained model.`,
+  };
+  const model = p.merged ? buildQwen3MergedModel(arch, meta) : buildQwen3Graph(arch).model(meta);
   const dir = resolve(o.out);
   await mkdir(dir, { recursive: true });
   const modelFile = join(dir, 'model.onnx');

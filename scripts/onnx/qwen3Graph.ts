@@ -21,6 +21,8 @@ export interface Qwen3Architecture {
   tied: boolean;
   /** 'causal': logits [batch, seq, vocab]; 'causal-past': same plus past_key_values.* inputs and present.* outputs; 'seq-cls': [batch, 1]. */
   layout: 'causal' | 'causal-past' | 'seq-cls';
+  /** 'causal' only: name each layer's key/value present.N.key/value and output them (a merged decoder's no-cache branch). */
+  presentOutputs?: boolean;
   /** Adds a zero bias after the LM head: same logits, a head shape the load-time rewrite does not recognize (tests its fallback). */
   opaqueHead?: boolean;
   /** Rows of the seq-cls score vector: weight = head[trueId] - head[falseId] (vLLM's from_2_way_softmax). */
@@ -106,6 +108,12 @@ function attention(g: GraphBuilder, a: Qwen3Architecture, x: string, bias: strin
     const total = ['batch_size', a.kvHeads, 'total_sequence_length', a.headDim];
     g.output(`present.${i}.key`, DataType.FLOAT, total);
     g.output(`present.${i}.value`, DataType.FLOAT, total);
+  } else if (a.presentOutputs) {
+    k = g.op('Identity', [k], {}, `present.${i}.key`);
+    v = g.op('Identity', [v], {}, `present.${i}.value`);
+    const dims = ['batch_size', a.kvHeads, 'sequence_length', a.headDim];
+    g.output(`present.${i}.key`, DataType.FLOAT, dims);
+    g.output(`present.${i}.value`, DataType.FLOAT, dims);
   }
   // Grouped-query attention: each kv head serves heads / kvHeads query heads.
   const rep = a.heads / a.kvHeads;

@@ -26,6 +26,8 @@ export interface ChunkedScoreOptions {
   readonly maxChunks?: number;
   /** Windows per request at most (MAX_CHUNK_WINDOWS): checked from lengths before tokenizing, then exactly before building. */
   readonly maxWindows?: number;
+  /** Decoder LLM rerankers: the prompt's instruction (undefined: the spec's default). */
+  readonly instruction?: string;
   readonly signal?: AbortSignal;
 }
 
@@ -59,7 +61,6 @@ function groupEnd(pairs: ReadonlyArray<readonly [string, string]>, base: number)
 
 export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
   const { spec, tokenizer, scheduler, permits, limits } = deps;
-  if (spec.yesNo) throw new AppError('Validation', 'long_documents=chunk is not supported for decoder LLM rerankers yet; use truncation (the default)');
   if (spec.numLabels !== 1) throw new AppError('Validation', `chunked scoring needs a one-logit reranker; this model has ${spec.numLabels} labels`);
   if (pairs.length > limits.maxClientBatchSize) {
     throw new AppError('Validation', `${pairs.length} documents is more than MAX_CLIENT_BATCH_SIZE=${limits.maxClientBatchSize}`);
@@ -87,6 +88,8 @@ export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<reado
     ...(opts.stride !== undefined ? { stride: opts.stride } : {}),
     ...(opts.maxChunks !== undefined ? { maxChunks: opts.maxChunks } : {}),
     ...(opts.maxWindows !== undefined ? { maxWindows: opts.maxWindows } : {}),
+    // A decoder reranker's windows are wrapped in its prompt (tokenize/promptEncoder.ts).
+    ...(spec.yesNo ? { prompt: opts.instruction !== undefined ? { instruction: opts.instruction } : {} } : {}),
   };
   let windowsSoFar = 0;
   // Fires on the first failed group too, so the groups still queued for a tokenizer are dropped.
@@ -129,7 +132,10 @@ export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<reado
   }
 }
 
-/** Best window per document (one logit, so the highest logit is the highest score for any monotone activation). */
+/**
+ * Best window per document (one logit, so the highest logit is the highest score for any monotone
+ * activation; for a decoder reranker the logit is the window's log-odds, or its raw true-token logit).
+ */
 function reduce(
   docs: number,
   groups: ReadonlyArray<{ packed: PackedChunks; base: number; logits: Float32Array; inferenceMs: number }>,

@@ -30,7 +30,9 @@ export async function createReranker(config: Config, spec: ModelSpec, files: Mod
   if (unservable !== undefined || !spec.inputs || !spec.outputName || !spec.onnxFile) {
     throw new AppError('Model', unservable ?? `no ONNX graph was found in ${files.dir}`);
   }
-  const prompt = spec.yesNo?.template;
+  // The decided default instruction (INSTRUCTION, config_sentence_transformers.json, or the template's) is what a request without one gets.
+  const y = spec.yesNo;
+  const prompt = y && y.instruction !== undefined ? { ...y.template, defaultInstruction: y.instruction } : y?.template;
   const tokenizer = await TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) });
   let engine: InferencePool;
   let decoder: PreparedGraph | undefined;

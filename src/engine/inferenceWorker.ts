@@ -59,14 +59,17 @@ function toInt32(src: ArrayLike<number>): Int32Array {
   return Int32Array.from(src);
 }
 
-function feedsFor(t: BatchTensors): Record<string, ort.Tensor> {
+function feedsFor(t: BatchTensors, declared: readonly string[]): Record<string, ort.Tensor> {
   const dims = [t.batch, t.seqLen];
   const make = (src: ArrayLike<number>): ort.Tensor =>
     init.inputs.idType === 'int32' ? new ort.Tensor('int32', toInt32(src), dims) : new ort.Tensor('int64', toInt64(src), dims);
   const feeds: Record<string, ort.Tensor> = { [init.inputs.inputIds]: make(t.ids) };
   if (init.inputs.attentionMask) feeds[init.inputs.attentionMask] = make(t.mask);
   if (init.inputs.tokenTypeIds) feeds[init.inputs.tokenTypeIds] = make(t.typeIds);
-  if (init.inputs.decoder) Object.assign(feeds, decoderFeeds(init.inputs.decoder, t, init.inputs.idType));
+  if (init.inputs.decoder) {
+    // Only what the session declares: a merged decoder's rewritten graph no longer has use_cache_branch.
+    for (const [name, tensor] of Object.entries(decoderFeeds(init.inputs.decoder, t, init.inputs.idType))) if (declared.includes(name)) feeds[name] = tensor;
+  }
   return feeds;
 }
 
@@ -133,7 +136,7 @@ async function runOne(session: ort.InferenceSession, id: number, t: BatchTensors
   injectedExit('run');
   const t0 = performance.now();
   try {
-    const out = await session.run(feedsFor(t), [init.outputName]);
+    const out = await session.run(feedsFor(t, session.inputNames), [init.outputName]);
     const logits = out[init.outputName];
     if (!logits) throw new Error(`the graph returned no output named ${init.outputName}`);
     const data = init.yesNo ? yesNoLogits(logits, init.yesNo.output, init.yesNo.tokenIds, t) : new Float32Array(logits.data as Float32Array);

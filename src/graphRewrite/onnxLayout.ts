@@ -20,6 +20,8 @@ export interface NodeInfo {
   readonly outputs: string[];
   /** int and ints attributes only (perm, axis, transB, to, ...) */
   readonly ints: Map<string, number[]>;
+  /** Graph attributes (an If's then_branch / else_branch), with file-absolute ranges. */
+  readonly graphs: Map<string, GraphParts>;
 }
 
 export interface TensorHeader {
@@ -85,7 +87,7 @@ export function readLayout(src: ByteSource): ModelLayout {
   return { fields, graphContent: graph.content, ...graph.parts, opset };
 }
 
-type GraphParts = Omit<ModelLayout, 'fields' | 'graphContent' | 'opset'>;
+export type GraphParts = Omit<ModelLayout, 'fields' | 'graphContent' | 'opset'>;
 
 function readGraph(r: WireReader): GraphParts {
   const p: GraphParts = { graphFields: [], nodes: [], initializers: new Map(), inputs: [], outputs: [], valueInfos: [] };
@@ -111,7 +113,7 @@ function readGraph(r: WireReader): GraphParts {
 }
 
 function readNode(r: WireReader, index: number, start: number): NodeInfo {
-  const node: NodeInfo = { index, range: { start, end: start }, opType: '', domain: '', inputs: [], outputs: [], ints: new Map() };
+  const node: NodeInfo = { index, range: { start, end: start }, opType: '', domain: '', inputs: [], outputs: [], ints: new Map(), graphs: new Map() };
   const n = node as { opType: string; domain: string };
   for (let f = r.nextField(); f; f = r.nextField()) {
     if (f.wire !== WIRE_LEN) r.skip(f.wire);
@@ -123,13 +125,16 @@ function readNode(r: WireReader, index: number, start: number): NodeInfo {
       const a = r.message();
       let name = '';
       const values: number[] = [];
+      let graph: GraphParts | undefined;
       for (let g = a.nextField(); g; g = a.nextField()) {
         if (g.field === 1 && g.wire === WIRE_LEN) name = a.string();
         else if (g.field === 3 && g.wire !== WIRE_LEN) values.push(a.varint());
         else if (g.field === 8) a.repeatedVarint(g.wire, values);
+        else if (g.field === 6 && g.wire === WIRE_LEN) graph = readGraph(a.message());
         else a.skip(g.wire);
       }
-      node.ints.set(name, values);
+      if (graph) node.graphs.set(name, graph);
+      else node.ints.set(name, values);
     } else r.skip(f.wire);
   }
   return node;

@@ -9,11 +9,13 @@
  * Recognized heads: MatMul(h, W) with W an initializer [hidden, vocab] (an untied lm_head, stored
  * transposed as torch exports it), or W = Transpose(E) of an initializer [vocab, hidden] (a head tied
  * to the embedding), through Identity nodes; an optional Cast after the MatMul (fp16 exports) is
- * kept. The scoring rows are copied into the new graph (read from raw_data or the external data
+ * kept. A merged decoder (logits from an If on use_cache_branch) is first given its else branch
+ * inlined (inlineBranch.ts). The scoring rows are copied into the new graph (read from raw_data or the external data
  * file); where they cannot be read they are picked by a Gather on the weight at run time. Anything
  * else returns a reason and the model is served unrewritten.
  */
 import { nodeProto, int64Tensor, tensorValueInfo, lengthDelimitedHeader, varint, concatBytes, MessageWriter } from './protobufWriter';
+import { inlineCacheBranch } from './inlineBranch';
 import type { ModelLayout, NodeInfo, Range, TensorHeader } from './onnxLayout';
 
 export const YES_NO_OUTPUT = 'yes_no_logits';
@@ -62,16 +64,19 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   const out = layout.outputs.find((o) => o.name === logitsName);
   if (!out) return fail(`the graph has no output named ${logitsName}`);
   if (!layout.inputs.some((i) => i.name === maskName)) return fail(`the graph has no ${maskName} input to find each row's last token`);
+  // A merged decoder's logits come out of an If: rewrite the graph with its else branch inlined.
+  const view = inlineCacheBranch(layout, logitsName);
+  if ('reason' in view) return fail(view.reason);
   const producer = new Map<string, NodeInfo>();
   const uses = new Map<string, number>();
-  for (const n of layout.nodes) {
+  for (const n of view.nodes) {
     for (const o of n.outputs) producer.set(o, n);
     for (const i of n.inputs) uses.set(i, (uses.get(i) ?? 0) + 1);
   }
   for (const o of layout.outputs) uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
 
   const removed: NodeInfo[] = [];
-  let last = producer.get(logitsName);
+  let last = producer.get(view.logits);
   let cast: NodeInfo | undefined;
   if (last?.opType === 'Cast') {
     cast = last;
@@ -101,7 +106,7 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
     const perm = transpose.ints.get('perm');
     if (perm && !(perm.length === 2 && perm[0] === 1 && perm[1] === 0)) return fail(`the LM head's Transpose has perm [${perm.join(',')}]`);
     const e = skipIdentity(transpose.inputs[0]!);
-    const table = layout.initializers.get(e);
+    const table = view.initializers.get(e);
     if (!table || table.dims.length !== 2) return fail(`the LM head's Transpose input ${e} is not a 2-D initializer`);
     if (Math.max(...tokenIds) >= table.dims[0]!) return fail(`token id ${Math.max(...tokenIds)} is outside the LM head's ${table.dims[0]} rows`);
     const baked = bakedRows(table, tokenIds, true, read);
@@ -115,7 +120,7 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
     how = `tied head: rows [${tokenIds.join(', ')}] of ${e} [${table.dims.join(', ')}] (through a Transpose), ${baked ? 'copied into the graph' : 'gathered at run time'}`;
     if (uses.get(transpose.outputs[0]!) === 1) removed.push(transpose);
   } else {
-    const table = layout.initializers.get(w);
+    const table = view.initializers.get(w);
     if (!table || table.dims.length !== 2) return fail(`the LM head's weight ${w} is ${transpose ? `computed by ${transpose.opType}` : 'not a 2-D initializer'}`);
     if (Math.max(...tokenIds) >= table.dims[1]!) return fail(`token id ${Math.max(...tokenIds)} is outside the LM head's ${table.dims[1]} columns`);
     const baked = bakedRows(table, tokenIds, false, read);
@@ -146,15 +151,16 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   const removedValues = new Set(removed.flatMap((n) => n.outputs));
   const droppedSet = new Set(dropped);
   const kept: Segment[] = [];
-  for (const f of layout.graphFields) {
+  for (const f of view.graphFields) {
     if (f.field === 1 && removedRanges.has(f.range.start)) continue;
     if (f.field === 12 && droppedSet.has(layout.outputs.find((o) => o.range.start === f.range.start)?.name ?? '')) continue;
-    if (f.field === 13 && removedValues.has(layout.valueInfos.find((v) => v.range.start === f.range.start)?.name ?? '')) continue;
+    if (f.field === 13 && removedValues.has(view.valueInfos.find((v) => v.range.start === f.range.start)?.name ?? '')) continue;
     kept.push(f.range);
   }
   const field = (n: number, bytes: Uint8Array): Uint8Array => concatBytes([lengthDelimitedHeader(n, bytes.byteLength), bytes]);
   const added = concatBytes([
     ...inits.map((t) => field(5, t.finish())),
+    ...view.extraNodes.map((n) => field(1, n)),
     ...nodes.map((n) => field(1, n)),
     field(12, tensorValueInfo(YES_NO_OUTPUT, out.elemType, [out.dims[0] ?? 'batch_size', tokenIds.length])),
   ]);
@@ -166,7 +172,7 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
     if (f.field !== 7) segments.push(f.range);
     else segments.push(concatBytes([varint(7 * 8 + 2), varint(graphLength)]), ...kept);
   }
-  return { ok: true, segments, how, dropped };
+  return { ok: true, segments, how: view.how + how, dropped };
 }
 
 export function size(s: Segment): number {

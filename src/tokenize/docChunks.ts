@@ -30,7 +30,7 @@ export interface ChunkSource {
  */
 const PIECE_START = /\S(?= )/g;
 
-interface WordTokens {
+export interface WordTokens {
   ids: Int32Array;
   /** Per token: the [start, end) chars of its piece, surrounding whitespace excluded. */
   starts: Int32Array;
@@ -44,7 +44,7 @@ function pieceBounds(doc: string): number[] {
   return cuts;
 }
 
-function tokensByWord(encoder: ChunkSource, doc: string): WordTokens {
+export function tokensByWord(encoder: Pick<ChunkSource, 'encodeText'>, doc: string): WordTokens {
   const parts: Int32Array[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
@@ -94,14 +94,23 @@ export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string
   const qMax = Math.floor(room / 2);
   const queryCut = q.length > qMax;
   if (queryCut) q = q.subarray(0, qMax);
-  const window = room - q.length;
+  return coverWithWindows(words, doc, room - q.length, opts, (ids, cut) => fillTemplate(template.pair, q, ids, queryCut || cut));
+}
+
+/**
+ * The windows over a document's word tokens, `window` document tokens each, consecutive ones
+ * sharing `stride` tokens (default min(64, window / 4), at most half a window), and each made a
+ * model input by `wrap` (cut: the window is not the whole document). Shared by cross-encoders
+ * (query + window in the pair template) and decoder rerankers (the prompt around the window).
+ */
+export function coverWithWindows(words: WordTokens, doc: string, window: number, opts: ChunkOptions, wrap: (ids: Int32Array, cut: boolean) => EncodedPair): DocChunks {
   // A stride near the window would move each window forward by a token or two: one window per
   // token of the document. At most half a window keeps the windows at most twice the tokens.
   const maxStride = Math.floor(window / 2);
   if (opts.stride !== undefined && opts.stride > maxStride) {
     throw new AppError(
       'Validation',
-      `chunk_stride ${opts.stride} is more than half of the ${window}-token document window (model window ${opts.maxLength} less the query and special tokens); use at most ${maxStride}, so that each window moves forward by half a window or more`,
+      `chunk_stride ${opts.stride} is more than half of the ${window}-token document window (model window ${opts.maxLength} less the query and special or prompt tokens); use at most ${maxStride}, so that each window moves forward by half a window or more`,
     );
   }
   const stride = Math.max(0, opts.stride ?? Math.min(64, Math.floor(window / 4)));
@@ -115,7 +124,7 @@ export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string
   let start = 0;
   for (;;) {
     const end = Math.min(start + window, n);
-    pairs.push(fillTemplate(template.pair, q, words.ids.subarray(start, end), queryCut || n > window));
+    pairs.push(wrap(words.ids.subarray(start, end), n > window));
     spans.push(n === 0 ? [0, doc.length] : [words.starts[start] ?? 0, words.ends[end - 1] ?? doc.length]);
     if (end >= n) return { pairs, spans, complete: true };
     if (pairs.length >= maxChunks) return { pairs, spans, complete: false };

@@ -2,12 +2,19 @@
  * (query, document) -> ids for decoder LLM rerankers, exactly as their reference code builds them:
  * prefix_ids + body_ids + suffix_ids, each part tokenized on its own without special tokens, and
  * only the body truncated, to max_length - len(prefix_ids) - len(suffix_ids) tokens. The document
- * is the end of Qwen3's body, so the document loses tokens, never the prefix, suffix or query.
+ * is the end of Qwen3's body, so the document loses tokens, never the prefix, suffix or query;
+ * only when the instruction and query alone exceed that budget does the cut reach them (the body's
+ * first tokens are kept, as the reference keeps them; the document is then not scored at all).
  * The model then scores the token that would follow the suffix.
+ *
+ * Long documents (long_documents=chunk) are covered by windows as for cross-encoders (docChunks.ts):
+ * each window is prefix + head + window + tail + suffix, where head/tail are the body's text before
+ * and after {document} (instruction, query) and the window is a run of the document's tokens.
  */
 import { AppError } from '../errors';
-import { fillBody, type PromptTemplate } from './promptTemplates';
-import type { EncodedPair, EncodeOptions } from './types';
+import { coverWithWindows, tokensByWord } from './docChunks';
+import { bodyParts, fillBody, type BodyParts, type PromptTemplate } from './promptTemplates';
+import type { ChunkOptions, DocChunks, EncodedPair, EncodeOptions } from './types';
 
 export interface TextEncoder {
   /** Token ids of one text, no special tokens added (added tokens in the text are matched). */
@@ -68,6 +75,7 @@ export class PromptEncoder {
       throw new AppError('Config', `max length ${opts.maxLength} cannot hold the ${fixed} tokens of the ${this.template.name} prompt`);
     }
     const document = doc ?? '';
+    if (this.template.parts) return this.encodeParts(bodyParts(this.template, query, this.instructionFor(opts.instruction)), document, budget, opts, index);
     // Truncating on the right with the document last: tokenize only as far as the budget reaches.
     const early = opts.truncate && opts.direction === 'right' && tail === '' && this.enc.encodeTextUpTo;
     let body = early ? this.enc.encodeTextUpTo!(head + document, budget + 1) : this.enc.encodeText(head + document + tail);
@@ -87,6 +95,50 @@ export class PromptEncoder {
   }
 
   /**
+   * A template tokenized in parts (mxbai-rerank-v2, bge-reranker-v2-gemma): each part alone, as the
+   * reference does. Truncation as the references: the query's part is cut to its share of what the
+   * variable parts may use (queryShare, 3/4), then the document's part to what is left, keeping
+   * the text before the document when cutting on the left.
+   */
+  private encodeParts(b: BodyParts, document: string, budget: number, opts: EncodeOptions, index: number): EncodedPair {
+    const fixed = this.prefixIds.length + this.suffixIds.length;
+    const before = b.before.map((p) => this.enc.encodeText(p));
+    const docTail = this.enc.encodeText(b.docTail);
+    const after = b.after.map((p) => this.enc.encodeText(p));
+    const sum = (xs: Int32Array[]): number => xs.reduce((n, x) => n + x.length, 0);
+    const others = sum(before) - (b.query >= 0 ? before[b.query]!.length : 0) + docTail.length + sum(after);
+    let truncated = false;
+    const tooLong = (n: number): AppError =>
+      new AppError('Validation', `pair ${index} has ${n + fixed} tokens with the prompt, more than the model's ${opts.maxLength} (set truncate=true to cut it)`);
+    const share = this.template.queryShare;
+    if (b.query >= 0 && share !== undefined) {
+      const cap = Math.floor((budget - others) * share);
+      if (before[b.query]!.length > cap) {
+        if (!opts.truncate) throw tooLong(sum(before) + docTail.length + sum(after) + this.enc.encodeText(b.docHead + document).length);
+        before[b.query] = before[b.query]!.subarray(0, Math.max(0, cap));
+        truncated = true;
+      }
+    }
+    const room = budget - sum(before) - docTail.length - sum(after);
+    if (room < 1) throw new AppError('Config', `max length ${opts.maxLength} leaves no room for the document in the ${this.template.name} prompt`);
+    const early = opts.truncate && opts.direction === 'right' && this.enc.encodeTextUpTo;
+    let d = early ? this.enc.encodeTextUpTo!(b.docHead + document, room + 1) : this.enc.encodeText(b.docHead + document);
+    if (d.length > room) {
+      if (!opts.truncate) throw tooLong(d.length + budget - room);
+      truncated = true;
+      if (opts.direction === 'right') d = d.subarray(0, room);
+      else {
+        const h = this.enc.encodeText(b.docHead);
+        const ids = this.enc.encodeText(document);
+        const keep = Math.max(0, room - h.length);
+        d = concat([h.subarray(0, room), ids.subarray(ids.length - keep)]);
+      }
+    }
+    const ids = concat([this.prefixIds, ...before, d, docTail, ...after, this.suffixIds]);
+    return { ids, typeIds: new Uint8Array(ids.length), truncated };
+  }
+
+  /**
    * The reference truncates the tokenized body from the right (truncation='longest_first' on one
    * sequence); with the document last that cuts only the document. A template with text after the
    * document, or left truncation, cuts the document's own ids so the rest of the body survives.
@@ -96,9 +148,57 @@ export class PromptEncoder {
     const h = this.enc.encodeText(head);
     const t = this.enc.encodeText(tail);
     const keep = budget - h.length - t.length;
-    if (keep < 0) return body.subarray(0, budget); // the query alone overflows: as the reference would
+    // The instruction and query alone overflow: cut as the reference cuts (the body's first tokens).
+    if (keep < 0) return body.subarray(0, budget);
     const d = this.enc.encodeText(document);
     const kept = opts.direction === 'right' ? d.subarray(0, keep) : d.subarray(d.length - keep);
     return concat([h, kept, t]);
+  }
+
+  /**
+   * Windows over a long document, each wrapped in the whole prompt: the document's share of a
+   * window is max_length - prefix - suffix - head - tail tokens (head/tail: the body around
+   * {document}, holding the instruction and query), with the stride rules of docChunks.ts. A
+   * document that fits gives the one input `encode` gives. The instruction and query are never
+   * cut here: when they take more than half of the body's budget the request is a 422 (truncation
+   * mode instead cuts the body from the right, as the reference does).
+   */
+  encodeDocChunks(query: string, doc: string, opts: ChunkOptions): DocChunks {
+    const b = bodyParts(this.template, query, this.instructionFor(opts.prompt?.instruction));
+    const fixed = this.prefixIds.length + this.suffixIds.length;
+    const budget = opts.maxLength - fixed;
+    if (budget < 2) {
+      throw new AppError('Config', `max length ${opts.maxLength} cannot hold the ${fixed} tokens of the ${this.template.name} prompt and a document window`);
+    }
+    // The spaces that end the head go with the document, so a window's first word keeps its
+    // leading-space token (" The", as when head and document are tokenized together).
+    const joiner = /[ ]*$/.exec(b.docHead)![0];
+    const half = Math.floor(budget / 2);
+    // Stop early: an instruction or query of megabytes is not tokenized past what decides the 422.
+    const upTo = (text: string): Int32Array => (text === '' ? new Int32Array(0) : this.enc.encodeTextUpTo ? this.enc.encodeTextUpTo(text, half + 1) : this.enc.encodeText(text));
+    const h = concat([...b.before.map(upTo), upTo(b.docHead.slice(0, b.docHead.length - joiner.length))]);
+    const t = concat([upTo(b.docTail), ...b.after.map(upTo)]);
+    const words = tokensByWord(this.enc, joiner + doc);
+    const wrap = (body: Int32Array, cut: boolean): EncodedPair => {
+      const ids = concat([this.prefixIds, body, this.suffixIds]);
+      return { ids, typeIds: new Uint8Array(ids.length), truncated: cut };
+    };
+    if (h.length + words.ids.length + t.length <= budget) {
+      const whole = this.encode(query, doc, { truncate: true, direction: 'right', maxLength: opts.maxLength, ...(opts.prompt?.instruction !== undefined ? { instruction: opts.prompt.instruction } : {}) });
+      if (!whole.truncated) return { pairs: [whole], spans: [[0, doc.length]], complete: true };
+    }
+    if (h.length + t.length > half) {
+      throw new AppError(
+        'Validation',
+        `long_documents=chunk: the instruction and query take more than half (${half} tokens) of the ${budget}-token prompt body (max length ${opts.maxLength} less ${fixed} prompt tokens), which leaves too little room for document windows; send a shorter query or instruction, or use long_documents=truncate`,
+      );
+    }
+    const shift = joiner.length;
+    const shifted = {
+      ids: words.ids,
+      starts: words.starts.map((x) => Math.max(0, x - shift)),
+      ends: words.ends.map((x) => Math.max(0, x - shift)),
+    };
+    return coverWithWindows(shifted, doc, budget - h.length - t.length, opts, (ids, cut) => wrap(concat([h, ids, t]), cut));
   }
 }

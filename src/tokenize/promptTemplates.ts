@@ -17,6 +17,22 @@ export interface PromptTemplate {
   readonly suffix: string;
   /** The instruction used when a request gives none; undefined: the template has no instruction slot. */
   readonly defaultInstruction?: string;
+  /**
+   * The body as the reference tokenizes it, in parts each tokenized on its own (their join is
+   * `body`); absent: the body is tokenized as one text. Token merges never cross a part boundary,
+   * so "?\n" stays two tokens where the reference keeps them apart.
+   */
+  readonly parts?: readonly string[];
+  /**
+   * An instruction line put before the part holding {query} only when the instruction is not empty
+   * (mxbai-rerank-v2: "instruction: {instruction}\n"); its template has defaultInstruction ''.
+   */
+  readonly instructionLine?: string;
+  /**
+   * The part holding {query} keeps at most this fraction of the tokens the variable parts may use
+   * (the references cut the query to 3/4 of max_length before they cut the document).
+   */
+  readonly queryShare?: number;
 }
 
 /** A built-in family: its template and its scoring tokens ([true] or [true, false]). */
@@ -32,6 +48,12 @@ export interface PromptFamily {
 
 const QWEN3_JUDGE =
   'Judge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".';
+
+const MXBAI_TASK =
+  'You are a search relevance expert who evaluates how well documents match search queries. ' +
+  'For each query-document pair, carefully analyze the semantic relationship between them, then provide your binary relevance judgment (0 for not relevant, 1 for relevant).\nRelevance:';
+
+const GEMMA_PROMPT = "Given a query A and a passage B, determine whether the passage contains an answer to the query by providing a prediction of either 'Yes' or 'No'.";
 
 export const FAMILIES: readonly PromptFamily[] = [
   {
@@ -49,32 +71,43 @@ export const FAMILIES: readonly PromptFamily[] = [
     source: 'Qwen3-Reranker model card (official transformers usage)',
   },
   {
-    // vLLM examples/pooling/score/template/mxbai_rerank_v2.jinja; tokens "1"/"0" (convert_model_to_seq_cls.py).
+    // mixedbread-ai/mxbai-rerank, mxbai_rerank/mxbai_rerank_v2.py (MxbaiRerankV2): chat prefix and
+    // suffix around [instruction line +] query, "\n", "document: …", "\n", the task prompt, each
+    // tokenized alone; score logit("1") - logit("0") at the last position. vLLM's
+    // mxbai_rerank_v2.jinja has the same text but tokenizes it whole.
     template: {
       name: 'mxbai-rerank-v2',
       prefix: '<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\n',
-      body:
-        'query: {query}\ndocument: {document}\nYou are a search relevance expert who evaluates how well documents match search queries. ' +
-        'For each query-document pair, carefully analyze the semantic relationship between them, then provide your binary relevance judgment (0 for not relevant, 1 for relevant).\nRelevance:',
+      body: `query: {query}\ndocument: {document}\n${MXBAI_TASK}`,
+      parts: ['query: {query}', '\n', 'document: {document}', '\n', MXBAI_TASK],
       suffix: '<|im_end|>\n<|im_start|>assistant\n',
+      defaultInstruction: '',
+      instructionLine: 'instruction: {instruction}\n',
+      queryShare: 3 / 4,
     },
     tokens: ['1', '0'],
     modelTypes: ['qwen2'],
     chatTokens: ['<|im_start|>', '<|im_end|>'],
-    source: "vLLM's mxbai_rerank_v2.jinja score template",
+    source: 'mixedbread-ai/mxbai-rerank (mxbai_rerank_v2.py)',
   },
   {
-    // vLLM examples/pooling/score/template/bge-reranker-v2-gemma.jinja; the raw logit of "Yes".
+    // FlagOpen/FlagEmbedding, FlagEmbedding/inference/reranker/decoder_only/base.py (BaseLLMReranker,
+    // what FlagLLMReranker runs): <bos> + "A: " + query, "\n", "B: " + passage, "\n", the prompt,
+    // each tokenized alone, nothing after the prompt; score = the raw logit of "Yes" at the last
+    // position (sigmoid only with normalize=True). vLLM's bge-reranker-v2-gemma.jinja has the same
+    // text without <bos>.
     template: {
       name: 'bge-reranker-v2-gemma',
-      prefix: '',
-      body: "A: {query}\nB: {document}\nGiven a query A and a passage B, determine whether the passage contains an answer to the query by providing a prediction of either 'Yes' or 'No'.",
+      prefix: '<bos>',
+      body: `A: {query}\nB: {document}\n${GEMMA_PROMPT}`,
+      parts: ['A: {query}', '\n', 'B: {document}', '\n', GEMMA_PROMPT],
       suffix: '',
+      queryShare: 3 / 4,
     },
     tokens: ['Yes'],
     modelTypes: ['gemma'],
     chatTokens: ['<bos>'],
-    source: "vLLM's bge-reranker-v2-gemma.jinja score template",
+    source: 'FlagOpen/FlagEmbedding (decoder_only/base.py, FlagLLMReranker)',
   },
 ];
 
@@ -125,7 +158,40 @@ export function parseScoreTemplate(text: string, name: string): PromptTemplate {
 /** The body with its slots filled; the document is split out so it can be truncated alone. */
 export function fillBody(t: PromptTemplate, query: string, instruction: string | undefined): { head: string; tail: string } {
   const at = t.body.indexOf('{document}');
+  return { head: fillSlots(t, t.body.slice(0, at), query, instruction), tail: fillSlots(t, t.body.slice(at + '{document}'.length), query, instruction) };
+}
+
+/**
+ * The body as separately tokenized parts, filled: `before` and `after` are whole parts around the
+ * one holding {document}, which is split into the text before and after the document (tokenized
+ * with it). A template without parts is one part. `query` is the index in `before` of the part
+ * holding {query} (-1 when it is not before the document).
+ */
+export interface BodyParts {
+  readonly before: string[];
+  readonly docHead: string;
+  readonly docTail: string;
+  readonly after: string[];
+  readonly query: number;
+}
+
+export function bodyParts(t: PromptTemplate, query: string, instruction: string | undefined): BodyParts {
+  const parts = t.parts ?? [t.body];
+  const k = parts.findIndex((p) => p.includes('{document}'));
+  const line = t.instructionLine !== undefined && instruction ? fillSlots(t, t.instructionLine, query, instruction) : '';
+  const fill = (p: string): string => (p.includes('{query}') ? line + fillSlots(t, p, query, instruction) : fillSlots(t, p, query, instruction));
+  const doc = parts[k]!;
+  const at = doc.indexOf('{document}');
+  return {
+    before: parts.slice(0, k).map(fill),
+    docHead: fill(doc.slice(0, at)),
+    docTail: fillSlots(t, doc.slice(at + '{document}'.length), query, instruction),
+    after: parts.slice(k + 1).map(fill),
+    query: parts.slice(0, k).findIndex((p) => p.includes('{query}')),
+  };
+}
+
+function fillSlots(t: PromptTemplate, s: string, query: string, instruction: string | undefined): string {
   // One pass, so a query that contains the text "{instruction}" stays as it is.
-  const fill = (s: string): string => s.replace(/\{(query|instruction)\}/g, (_m, k: string) => (k === 'query' ? query : instruction ?? t.defaultInstruction ?? ''));
-  return { head: fill(t.body.slice(0, at)), tail: fill(t.body.slice(at + '{document}'.length)) };
+  return s.replace(/\{(query|instruction)\}/g, (_m, k: string) => (k === 'query' ? query : instruction ?? t.defaultInstruction ?? ''));
 }

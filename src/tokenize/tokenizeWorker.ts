@@ -23,9 +23,10 @@ function handle(encoder: PairEncoder, prompt: PromptEncoder | undefined, msg: To
       const packed = packPairs(pairs);
       send({ type: 'pairs', id: msg.id, packed }, transferList(packed));
     } else {
-      // Windows are plain text windows (max_tokens_per_doc counts document tokens with them);
-      // chunked scoring itself is refused for prompt models in engine/chunkedScoring.ts.
-      const docs = msg.pairs.map(([q, d]) => encoder.encodeDocChunks(q, d, msg.opts));
+      // Plain pair windows unless the prompt is asked for: max_tokens_per_doc counts a decoder's
+      // document tokens with plain windows too.
+      const chunker = msg.opts.prompt && prompt ? prompt : encoder;
+      const docs = msg.pairs.map(([q, d]) => chunker.encodeDocChunks(q, d, msg.opts));
       const packed = packChunks(docs, msg.base);
       send({ type: 'chunks', id: msg.id, packed }, transferList(packed));
     }

@@ -46,6 +46,11 @@ export interface ChunkOptions {
    * token count before any window is built; default no limit.
    */
   readonly maxWindows?: number;
+  /**
+   * Decoder LLM rerankers: each window is wrapped in the model's prompt (promptEncoder.ts), with
+   * this instruction (undefined: the template's default). Absent: plain pair-template windows.
+   */
+  readonly prompt?: { readonly instruction?: string };
 }
 
 /** One document's windows: pairs[i] covers doc.slice(spans[i][0], spans[i][1]). */

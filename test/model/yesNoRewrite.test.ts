@@ -1,6 +1,7 @@
 /**
  * The load-time yes/no rewrite against the graph it came from: on generated Qwen3-shaped decoders
- * (tied head through a Transpose, untied lm_head in external data, with past_key_values inputs), the
+ * (tied head through a Transpose, untied lm_head in external data, with past_key_values inputs, and
+ * optimum's merged layout with the model inside an If on use_cache_branch), the
  * rewritten graph's [batch, 2] equals the full graph's logits of the two tokens at each row's last
  * real position within 1e-5, for a batch of mixed lengths padded right or left; the cache is reused;
  * and graphs it cannot cut say why instead of failing.
@@ -45,11 +46,12 @@ async function feedsFor(s: ort.InferenceSession, b: ReturnType<typeof batch>): P
   const n = b.lens.length;
   const feeds: Record<string, ort.Tensor> = { input_ids: i64(b.ids, [n, b.seq]), attention_mask: i64(b.mask, [n, b.seq]), position_ids: i64(b.pos, [n, b.seq]) };
   for (const name of s.inputNames) if (name.startsWith('past_key_values')) feeds[name] = new ort.Tensor('float32', new Float32Array(0), [n, 2, 0, 8]);
+  if (s.inputNames.includes('use_cache_branch')) feeds.use_cache_branch = new ort.Tensor('bool', [false], [1]);
   return feeds;
 }
 
 describe('yes/no graph rewrite', { skip: !fs.existsSync(path.join(qwen3TokenizerDir(), 'tokenizer.json')) && 'no Qwen3 tokenizer in ../shared' }, () => {
-  for (const preset of ['qwen3-tiny', 'qwen3-tiny-untied', 'qwen3-tiny-past'] as const) {
+  for (const preset of ['qwen3-tiny', 'qwen3-tiny-untied', 'qwen3-tiny-past', 'qwen3-tiny-merged'] as const) {
     it(`${preset}: rewritten [batch, 2] equals the full logits at the last real position (left and right padding)`, async () => {
       const dir = await ensureModel({ preset });
       const r = await rewriteForYesNo({ modelFile: path.join(dir, 'model.onnx'), tokenIds: [YES, NO], cacheDir });
@@ -78,6 +80,13 @@ describe('yes/no graph rewrite', { skip: !fs.existsSync(path.join(qwen3Tokenizer
       assert.ok(again.rewritten && again.cached && again.modelPath === r.modelPath, 'the second start reuses the cached graph');
       if (preset === 'qwen3-tiny-untied') assert.deepEqual(r.externalFiles, ['model.onnx.data']);
       if (preset === 'qwen3-tiny') assert.match(r.how, /tied head.*Transpose/);
+      if (preset === 'qwen3-tiny-merged') {
+        // The If on use_cache_branch is gone: its else branch (the no-cache model) runs inline.
+        assert.match(r.how, /merged decoder: the If on use_cache_branch replaced by its else branch/);
+        const s = await ort.InferenceSession.create(r.modelPath);
+        assert.ok(!s.inputNames.includes('use_cache_branch'), `inputs: ${s.inputNames.join(', ')}`);
+        await s.release();
+      }
     });
   }
 

@@ -42,9 +42,11 @@ async function reference(tok: RustTokenizer, q: string, d: string, instruction: 
 
 describe('decoder reranker prompt (Qwen3-Reranker)', { skip: !fs.existsSync(path.join(QWEN, 'tokenizer.json')) && `no ${QWEN}` }, () => {
   let prompt: PromptEncoder;
+  let text: PairEncoder;
   let rust: RustTokenizer;
   test.before(async () => {
-    prompt = new PromptEncoder(await PairEncoder.create(JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer.json'), 'utf8')) as object, JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer_config.json'), 'utf8')) as object), QWEN3);
+    text = await PairEncoder.create(JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer.json'), 'utf8')) as object, JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer_config.json'), 'utf8')) as object);
+    prompt = new PromptEncoder(text, QWEN3);
     rust = RustTokenizer.fromFile(path.join(QWEN, 'tokenizer.json'));
   });
 
@@ -98,6 +100,108 @@ describe('decoder reranker prompt (Qwen3-Reranker)', { skip: !fs.existsSync(path
     assert.deepEqual([...cut.ids].slice(0, queryIds.length), queryIds, 'prefix, instruction and query are intact');
     assert.throws(() => prompt.encode('q', long, opts(100, { truncate: false })), (e: unknown) => e instanceof AppError && e.status === 422);
     assert.throws(() => prompt.encode('q', 'd', opts(40)), (e: unknown) => e instanceof AppError && /cannot hold/.test(e.message));
+  });
+  test('long_documents=chunk windows: prefix + instruction/query + a run of document tokens + suffix, the encoder stride rules', () => {
+    const q = 'Which planet is known as the Red Planet?';
+    const ins = 'Find the passage';
+    const doc = Array.from({ length: 300 }, (_, i) => `Mars fact number ${i} says its dust is red.`).join(' ');
+    const maxLength = 160;
+    const chunks = prompt.encodeDocChunks(q, doc, { maxLength, prompt: { instruction: ins } });
+    const head = [...prompt.encode(q, '', opts(8192, { instruction: ins })).ids].slice(PREFIX.length, -SUFFIX.length - 1);
+    const docIds = [...text.encodeText(' ' + doc)];
+    const window = maxLength - PREFIX.length - SUFFIX.length - head.length;
+    const stride = Math.min(64, Math.floor(window / 4));
+    assert.equal(chunks.pairs.length, 1 + Math.ceil((docIds.length - window) / (window - stride)));
+    chunks.pairs.forEach((p, w) => {
+      const ids = [...p.ids];
+      assert.ok(ids.length <= maxLength);
+      assert.deepEqual(ids.slice(0, PREFIX.length), PREFIX);
+      assert.deepEqual(ids.slice(-SUFFIX.length), SUFFIX);
+      assert.deepEqual(ids.slice(PREFIX.length, PREFIX.length + head.length), head, `window ${w}: instruction and query whole`);
+      const start = w * (window - stride);
+      assert.deepEqual(ids.slice(PREFIX.length + head.length, -SUFFIX.length), docIds.slice(start, start + window), `window ${w}`);
+      const [s0, e0] = chunks.spans[w]!;
+      assert.ok(s0 >= 0 && e0 <= doc.length && s0 < e0);
+    });
+    assert.equal(chunks.spans[0]![0], 0);
+    assert.equal(chunks.spans.at(-1)![1], doc.length);
+    // A document that fits is the one input truncation builds.
+    const short = prompt.encodeDocChunks(q, 'Mars is red.', { maxLength, prompt: { instruction: ins } });
+    assert.deepEqual([...short.pairs[0]!.ids], [...prompt.encode(q, 'Mars is red.', opts(maxLength, { instruction: ins })).ids]);
+    assert.deepEqual(short.spans, [[0, 'Mars is red.'.length]]);
+    // The window budget (MAX_CHUNK_WINDOWS) and the stride bound hold as for cross-encoders.
+    assert.throws(() => prompt.encodeDocChunks(q, doc, { maxLength, maxWindows: 3 }), /MAX_CHUNK_WINDOWS=3/);
+    assert.throws(() => prompt.encodeDocChunks(q, doc, { maxLength, stride: window }), /chunk_stride/);
+  });
+
+  test('an instruction of megabytes: truncation cuts the body as the reference does; chunking refuses it with a 422, tokenizing only the budget', () => {
+    const huge = 'Judge relevance carefully. '.repeat(120_000);
+    const cut = prompt.encode('q', 'd', opts(100, { instruction: huge }));
+    assert.equal(cut.ids.length, 100);
+    assert.deepEqual([...cut.ids], [...prompt.encode('q', 'd', opts(100, { instruction: huge.slice(0, 2000) })).ids], 'only the first body tokens count');
+    assert.throws(
+      () => prompt.encodeDocChunks('q', 'a long document '.repeat(50), { maxLength: 100, prompt: { instruction: huge } }),
+      (e: unknown) => e instanceof AppError && e.status === 422 && /instruction and query take more than half/.test(e.message),
+    );
+  });
+});
+
+describe('templates tokenized in parts (mxbai-rerank-v2, with the Qwen tokenizer its Qwen2 base shares)', { skip: !fs.existsSync(path.join(QWEN, 'tokenizer.json')) && `no ${QWEN}` }, () => {
+  const MXBAI = FAMILIES.find((f) => f.template.name === 'mxbai-rerank-v2')!.template;
+  let text: PairEncoder;
+  let prompt: PromptEncoder;
+  test.before(async () => {
+    text = await PairEncoder.create(JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer.json'), 'utf8')) as object, JSON.parse(fs.readFileSync(path.join(QWEN, 'tokenizer_config.json'), 'utf8')) as object);
+    prompt = new PromptEncoder(text, MXBAI);
+  });
+  const task = MXBAI.parts!.at(-1)!;
+  /** mxbai_rerank_v2.py's recipe: prefix, [instruction line +] query, "\n", "document: " + doc, "\n", task prompt, suffix, each alone. */
+  const reference = (q: string, d: string, instruction = ''): number[] => {
+    const e = (x: string): number[] => [...text.encodeText(x)];
+    return [...e(MXBAI.prefix), ...e(`${instruction ? `instruction: ${instruction}\n` : ''}query: ${q}`), ...e('\n'), ...e(`document: ${d}`), ...e('\n'), ...e(task), ...e(MXBAI.suffix)];
+  };
+
+  test('the ids are the parts tokenized alone (not the joined text), with the instruction line only when one is given', () => {
+    const q = 'Which planet is known as the Red Planet?';
+    const d = 'Mars, known for its reddish appearance, is often referred to as the Red Planet.';
+    assert.deepEqual([...prompt.encode(q, d, opts(8192)).ids], reference(q, d));
+    assert.deepEqual([...prompt.encode(q, d, opts(8192, { instruction: 'Find the planet' })).ids], reference(q, d, 'Find the planet'));
+    const joined = [...text.encodeText(MXBAI.prefix + MXBAI.body.replace('{query}', q).replace('{document}', d) + MXBAI.suffix)];
+    assert.notDeepEqual(joined, reference(q, d), '"?\\n" and ".\\n" merge when the text is tokenized whole: the parts matter');
+    assert.equal(MXBAI.parts!.join(''), MXBAI.body);
+  });
+
+  test('truncation: the document part is cut to fit; a long query keeps 3/4 of the variable room; truncate=false is a 422', () => {
+    const q = 'red planet';
+    const long = 'Mars has red dust and iron oxide. '.repeat(100);
+    for (const maxLength of [200, 120]) {
+      const cut = prompt.encode(q, long, opts(maxLength));
+      assert.equal(cut.ids.length, maxLength);
+      assert.equal(cut.truncated, true);
+      const ref = reference(q, long);
+      const tailLen = [...text.encodeText('\n'), ...text.encodeText(task), ...text.encodeText(MXBAI.suffix)].length;
+      assert.deepEqual([...cut.ids].slice(-tailLen), ref.slice(-tailLen), 'the task prompt and suffix survive');
+      assert.deepEqual([...cut.ids].slice(0, maxLength - tailLen), ref.slice(0, maxLength - tailLen), 'the document loses its end');
+    }
+    const hugeQuery = prompt.encode('planet '.repeat(500), 'Mars is red.', opts(200));
+    assert.equal(hugeQuery.ids.length <= 200, true);
+    assert.ok([...hugeQuery.ids].join(' ').includes([...text.encodeText('document: Mars is red.')].join(' ')), 'the document survives a long query');
+    assert.throws(() => prompt.encode(q, long, opts(200, { truncate: false })), (e: unknown) => e instanceof AppError && e.status === 422);
+  });
+
+  test('chunking windows with a parts template: each window is the parts around a run of document tokens', () => {
+    const doc = Array.from({ length: 200 }, (_, i) => `Mars fact ${i} mentions red dust.`).join(' ');
+    const chunks = prompt.encodeDocChunks('red planet', doc, { maxLength: 200, prompt: {} });
+    assert.ok(chunks.pairs.length > 3);
+    const head = [...text.encodeText(MXBAI.prefix), ...text.encodeText('query: red planet'), ...text.encodeText('\n'), ...text.encodeText('document:')];
+    const tail = [...text.encodeText('\n'), ...text.encodeText(task), ...text.encodeText(MXBAI.suffix)];
+    for (const p of chunks.pairs) {
+      assert.ok(p.ids.length <= 200);
+      assert.deepEqual([...p.ids].slice(0, head.length), head);
+      assert.deepEqual([...p.ids].slice(-tail.length), tail);
+    }
+    const short = prompt.encodeDocChunks('red planet', 'Mars is red.', { maxLength: 200, prompt: {} });
+    assert.deepEqual([...short.pairs[0]!.ids], reference('red planet', 'Mars is red.'));
   });
 });
 

@@ -46,6 +46,7 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
     const scored = await ctx.reranker.scoreChunked(missing as Array<readonly [string, string]>, {
       signal: ctx.signal,
       maxWindows: ctx.budgets.maxChunkWindows,
+      ...(opts.instruction !== undefined ? { instruction: opts.instruction } : {}),
       ...(long.chunk_stride !== undefined ? { stride: long.chunk_stride } : {}),
       ...(long.max_chunks_per_doc !== undefined ? { maxChunks: long.max_chunks_per_doc } : {}),
     });
