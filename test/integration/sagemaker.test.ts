@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { metric, waitFor } from '../helpers/metrics';
 import { ensureModel } from '../helpers/models';
 import { ROOT } from '../helpers/paths';
 import { postJson, startServer, type TestServer } from '../helpers/server';
@@ -172,10 +173,14 @@ describe('BATCH_STRICT and shutdown', () => {
 
   it('SIGTERM during a slow request: it finishes, /ping says 503 while draining, and the process exits 0', async () => {
     const dir = await ensureModel({ preset: 'minilm-l2' });
-    const s = await startServer({ command: SERVE, env: { MODEL_DIR: dir, MAX_PAYLOAD_MB: '20' } });
-    const texts = Array.from({ length: 160 }, (_, i) => `document ${i} ` + 'lorem ipsum dolor sit amet consectetur '.repeat(40));
+    // A drain window wide enough for a loaded CI machine (the default 25 s was not always).
+    const s = await startServer({ command: SERVE, env: { MODEL_DIR: dir, MAX_PAYLOAD_MB: '20', SHUTDOWN_TIMEOUT: '180' } });
+    const texts = Array.from({ length: 80 }, (_, i) => `document ${i} ` + 'lorem ipsum dolor sit amet consectetur '.repeat(40));
     const slow = postJson(`${s.url}/rerank`, { query: QUERY, texts });
-    await new Promise((r) => setTimeout(r, 400));
+    // SIGTERM once the server holds the request (its pairs admitted), not after a fixed wait: on a
+    // loaded machine 400 ms was not always enough to upload 250 KB, and a connection whose request
+    // the server has not read yet is idle to it (closed on drain, as it should be).
+    await waitFor('the slow request admitted', async () => (await metric(s.url, 'reranker_pairs_in_flight')) > 0, 30_000);
     s.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 150));
     const ping = await fetch(`${s.url}/ping`).then((r) => r.status, () => 'refused');
