@@ -10,6 +10,7 @@ import { configureLog, logger } from './log';
 import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
+import { TASKS, type Task } from './modelSpec/types';
 import { decoderOverrides } from './modelSpec/decoderOverrides';
 import { uploadModel } from './artifacts/upload';
 import { detectCpuFeatures } from './cpuFeatures';
@@ -158,7 +159,7 @@ async function inspect(args: string[]): Promise<number> {
     process.stderr.write(`reranker inspect needs one model folder\n${HELP.inspect}\n`);
     return 2;
   }
-  if (values.task !== undefined && values.task !== 'reranker' && values.task !== 'classifier') {
+  if (values.task !== undefined && !(TASKS as readonly string[]).includes(values.task)) {
     process.stderr.write(`--task must be reranker or classifier\n`);
     return 2;
   }
@@ -173,7 +174,7 @@ async function inspect(args: string[]): Promise<number> {
     process.stderr.write(`error: ${messageOf(e)}\n`);
     return 2;
   }
-  const overrides = { ...(values.task ? { task: values.task as 'reranker' | 'classifier' } : {}), ...decoder };
+  const overrides = { ...(values.task ? { task: values.task as Task } : {}), ...decoder };
   // --dtype defaults to MODEL_DTYPE, so inspect shows what `serve` would pick here.
   const config = loadConfig();
   const request = values.dtype !== undefined ? parseDtype(values.dtype) : config.modelDtype;

@@ -6,13 +6,13 @@
 import type { Config } from './config';
 import { modelLoaded } from './engine/engineMetrics';
 import type { Reranker } from './engine/reranker';
-import type { ModelSource } from './http/state';
+import type { ServedModel } from './http/state';
 import { logger, redactUrl } from './log';
 import { VERSION } from './version';
 
 const log = logger('main');
 
-export function reportReady(config: Config, model: ModelSource, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
+export function reportReady(config: Config, model: ServedModel, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
   const spec = reranker.spec;
   const engine = reranker.engineInfo;
   const limits = reranker.limitsInUse;
