@@ -10,7 +10,9 @@ import { logger } from '../log';
 import { counter, histogram } from '../metrics';
 import { traceRequest } from '../tracing/spans';
 import { failureReason } from './requestOutcome';
+import { QUIET_PATHS, routeOfPath } from './routes';
 import type { ServerState } from './state';
+import { UI_PATHS } from './ui';
 
 const log = logger('http');
 const httpRequests = counter('reranker_http_requests_total', 'HTTP requests by route and status, every route', ['route', 'status']);
@@ -21,11 +23,6 @@ const successes = counter('reranker_request_success_total', 'Scoring requests an
 const failures = counter('reranker_request_failure_total', 'Scoring requests that failed, by reason: validation, overloaded, inference, unavailable, timeout, dropped (client left before the answer)', ['route', 'reason']);
 const requestPairs = histogram('reranker_request_pairs', 'Pairs (or long-document windows) scored per successful request', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
 
-/** Routes that are not scoring requests and log only when they fail with a 5xx. */
-const QUIET = new Set(['/ping', '/health', '/metrics']);
-/** Fixed route names for requests that failed before routing (413, 415 ...): a label must not take any path a client sends. */
-const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/rerank/multi', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters', '/', '/docs']);
-
 /** The path as sent: req.path is relative to a mount point while a mounted handler runs. */
 function pathOf(req: Request): string {
   return req.originalUrl.split('?')[0]!;
@@ -34,10 +31,9 @@ function pathOf(req: Request): string {
 function routeOf(req: Request): string {
   const routed = (req.route as { path?: unknown } | undefined)?.path;
   if (typeof routed === 'string') return routed;
+  // Failed before routing (413, 415 ...): a fixed route name, never any path a client sends.
   const path = pathOf(req);
-  if (KNOWN.has(path)) return path;
-  if (/^\/endpoints\/[^/]+\/invocations$/.test(path)) return '/endpoints/:name/invocations';
-  return 'other';
+  return routeOfPath(path) ?? (UI_PATHS.has(path) ? path : 'other');
 }
 
 /** What the handlers put in res.locals for the request line and the metrics (context.ts). */
@@ -58,7 +54,7 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
     // no MaxListenersExceededWarning on stderr.
     setMaxListeners(0, controller.signal);
     res.locals.abortSignal = controller.signal;
-    const counted = !QUIET.has(req.path);
+    const counted = !QUIET_PATHS.has(req.path);
     if (state.phase === 'draining') res.setHeader('connection', 'close');
     if (counted) state.inFlight++;
 
