@@ -22,6 +22,7 @@ import { readJsonBody } from './body';
 import { bodyReader } from './bodyReader';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
+import { recordOf } from './requestRecord';
 import { ROUTE_PATHS, type PerMethod, type RoutePath } from './routes';
 import type { AppDeps } from './deps';
 import { UI_PATHS, uiRouter } from './ui';
@@ -46,7 +47,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   const notReady = (res: Response): void => {
     const err = new AppError('Unhealthy', `not ready: ${state.notReadyReason}`);
-    res.locals.errorType = err.errorType;
+    recordOf(res).errorType = err.errorType;
     res.status(err.status).json(err.toJSON());
   };
   const ping = (_req: Request, res: Response): void => {

@@ -5,11 +5,12 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, type ErrorType } from '../errors';
+import { AppError } from '../errors';
 import { logger } from '../log';
 import { counter, histogram } from '../metrics';
 import { traceRequest } from '../tracing/spans';
 import { failureReason } from './requestOutcome';
+import { openRecord } from './requestRecord';
 import { QUIET_PATHS, routeOfPath } from './routes';
 import type { ServerState } from './state';
 import { UI_PATHS } from './ui';
@@ -36,13 +37,6 @@ function routeOf(req: Request): string {
   return routeOfPath(path) ?? (UI_PATHS.has(path) ? path : 'other');
 }
 
-/** What the handlers put in res.locals for the request line and the metrics (context.ts). */
-interface Usage {
-  readonly pairs: number;
-  readonly tokens: number;
-}
-type Timings = Partial<Record<'tokenizationMs' | 'queueMs' | 'inferenceMs' | 'totalMs', number>>;
-
 const ms = (v: number | undefined): number | undefined => (v === undefined ? undefined : Number(v.toFixed(2)));
 
 export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
@@ -53,7 +47,8 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
     // signal and stops listening when it ends: past Node's default of 10 that is not a leak, so
     // no MaxListenersExceededWarning on stderr.
     setMaxListeners(0, controller.signal);
-    res.locals.abortSignal = controller.signal;
+    // What the handlers add for the request line and the metrics (requestRecord.ts).
+    const record = openRecord(res, controller.signal);
     const counted = !QUIET_PATHS.has(req.path);
     if (state.phase === 'draining') res.setHeader('connection', 'close');
     if (counted) state.inFlight++;
@@ -75,16 +70,14 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
       httpRequests.inc({ route, status: String(status) });
       latency.observe({ route }, seconds);
 
-      const timings = res.locals.timings as Timings | undefined;
-      const usage = res.locals.usage as Usage | undefined;
+      const { timings, usage, errorType } = record;
       if (timings) {
-        stage.observe({ stage: 'tokenization' }, (timings.tokenizationMs ?? 0) / 1000);
-        stage.observe({ stage: 'queue' }, (timings.queueMs ?? 0) / 1000);
-        stage.observe({ stage: 'inference' }, (timings.inferenceMs ?? 0) / 1000);
-        stage.observe({ stage: 'total' }, (timings.totalMs ?? 0) / 1000);
+        stage.observe({ stage: 'tokenization' }, timings.tokenizationMs / 1000);
+        stage.observe({ stage: 'queue' }, timings.queueMs / 1000);
+        stage.observe({ stage: 'inference' }, timings.inferenceMs / 1000);
+        stage.observe({ stage: 'total' }, timings.totalMs / 1000);
       }
 
-      const errorType = res.locals.errorType as ErrorType | undefined;
       const scoring = req.method === 'POST' && counted;
       const reason = failureReason({ finished, status: res.statusCode, errorType });
       if (scoring) {
