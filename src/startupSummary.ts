@@ -42,7 +42,7 @@ export function reportReady(config: Config, model: ServedModel, reranker: Rerank
       max_batch_tokens_source: config.maxBatchTokens === undefined ? `default for ${engine.provider}` : 'MAX_BATCH_TOKENS',
       max_batch_requests: limits.maxBatchRequests,
       max_concurrent_pairs: limits.maxConcurrentRequests,
-      max_client_batch_size: limits.maxClientBatchSize,
+      max_client_batch_size: config.maxClientBatchSize,
       max_payload_mb: config.maxPayloadMb,
       request_timeout_s: config.requestTimeoutMs / 1000,
     },

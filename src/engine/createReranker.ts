@@ -69,7 +69,6 @@ export async function createReranker(config: Config, spec: ModelSpec, files: Mod
     maxBatchTokens,
     maxBatchRequests: config.maxBatchRequests,
     maxConcurrentRequests: config.maxConcurrentRequests,
-    maxClientBatchSize: config.maxClientBatchSize,
   };
   const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
   if (decoder) reranker.decoderGraph = { ...decoder.info, ...(tokenizer.promptIds ? { promptIds: tokenizer.promptIds } : {}) };

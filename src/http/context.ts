@@ -17,6 +17,11 @@ export interface RequestContext {
   readonly budgets: Budgets;
   /** The payload limit in bytes (0: none): also bounds text a handler builds from the body. */
   readonly maxPayloadBytes: number;
+  /**
+   * A 422 for a request of more pairs than MAX_CLIENT_BATCH_SIZE: the one check of that limit, made
+   * here at the HTTP edge before any work per pair (building pairs, hashing them for the cache).
+   */
+  checkBatchSize(pairs: number): void;
   /** The result cache, unless it is off (RESULT_CACHE_MB=0) or the request said Cache-Control: no-cache / no-store. */
   readonly cache: ResultCache | undefined;
   /**
@@ -41,7 +46,7 @@ const TIMING_HEADERS: ReadonlyArray<[keyof StageTimings, string]> = [
   ['totalMs', 'x-total-time'],
 ];
 
-export function createContext(state: ServerState, req: Request, res: Response, limits: { budgets: Budgets; maxPayloadBytes: number }): RequestContext {
+export function createContext(state: ServerState, req: Request, res: Response, limits: { budgets: Budgets; maxPayloadBytes: number; maxClientBatchSize: number }): RequestContext {
   const reranker = requireReranker(state);
   const record = recordOf(res);
   const signal = record.signal;
@@ -53,6 +58,11 @@ export function createContext(state: ServerState, req: Request, res: Response, l
     budgets: limits.budgets,
     maxPayloadBytes: limits.maxPayloadBytes,
     cache: bypass ? undefined : state.resultCache,
+    checkBatchSize(pairs) {
+      if (pairs > limits.maxClientBatchSize) {
+        throw new AppError('Validation', `${pairs} documents is more than MAX_CLIENT_BATCH_SIZE=${limits.maxClientBatchSize}`);
+      }
+    },
     addTimings(t, usage) {
       if (usage) {
         const u = record.usage;

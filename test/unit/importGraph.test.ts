@@ -95,3 +95,12 @@ test('benchmarks and tests do not import each other (shared helpers live in scri
   assert.ok(importsUnder('bench').some(([, to]) => to.startsWith(path.join('scripts', 'dev'))), 'bench/ reads its helpers from scripts/dev/');
   assert.deepEqual(crossing.map(([from, to]) => `${from} -> ${to}`), []);
 });
+
+test('scoring finishes in one place: only engine/reranker.ts applies the activation; MAX_CLIENT_BATCH_SIZE is enforced only at the HTTP edge', () => {
+  const graph = importGraph();
+  const importers = [...graph].filter(([, deps]) => deps.includes(path.join('engine', 'activation.ts'))).map(([f]) => f);
+  assert.deepEqual(importers, [path.join('engine', 'reranker.ts')]);
+  const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const refusing = files.filter((f) => fs.readFileSync(path.join(SRC, f), 'utf8').includes('more than MAX_CLIENT_BATCH_SIZE'));
+  assert.deepEqual(refusing, [path.join('http', 'context.ts')]);
+});
