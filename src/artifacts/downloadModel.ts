@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { boundedEach } from '../boundedEach';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
@@ -131,19 +132,10 @@ export async function downloadModel(config: Config, uri: string, opts: DownloadO
       log,
     };
     // Largest first, so a big file does not start last and run alone.
-    const queue = [...tasks].sort((a, b) => b.size - a.size);
-    let failure: unknown;
-    const lane = async (): Promise<void> => {
-      for (let t = queue.shift(); t !== undefined && failure === undefined; t = queue.shift()) {
-        try {
-          verified[t.key] = (await downloadObject(ctx, t)).describe;
-        } catch (e) {
-          failure ??= e;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(config.s3.objectConcurrency, queue.length) }, lane));
-    if (failure !== undefined) throw failure;
+    const largestFirst = [...tasks].sort((a, b) => b.size - a.size);
+    await boundedEach(largestFirst, config.s3.objectConcurrency, async (t) => {
+      verified[t.key] = (await downloadObject(ctx, t)).describe;
+    });
   } finally {
     await hasher.close();
     const done = progress.stop();
