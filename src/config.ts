@@ -44,7 +44,7 @@ export interface Config {
   readonly intraOpThreads: number;
   readonly tokenizerWorkers: number;
 
-  /** Padded tokens per batch; undefined: chosen per device when the engine starts (engine/createReranker.ts). */
+  /** Padded tokens per batch; undefined: DEFAULT_BATCH_TOKENS for the provider the engine starts on (maxBatchTokensFor). */
   readonly maxBatchTokens: number | undefined;
   readonly maxBatchRequests: number;
   readonly maxConcurrentRequests: number;
@@ -368,6 +368,19 @@ function budgets(env: Env, payloadMb: number): Budgets {
     bodyTimeoutMs,
     headersTimeoutMs,
   };
+}
+
+/**
+ * MAX_BATCH_TOKENS when it is not set. A GPU wants big batches; on CPU a batch of 2048 padded
+ * tokens already keeps the cores busy, bigger ones run slower (their activations leave the cache)
+ * and their attention buffers cost memory: docs/BENCHMARKS.md measured 16384 at -25 % pairs/s and more than
+ * twice the RSS of 2048 with MiniLM-L6 on 2 cores.
+ */
+export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
+
+/** MAX_BATCH_TOKENS in force on a provider: the setting, or its default there (DEVICE=auto learns the provider only when the engine starts). */
+export function maxBatchTokensFor(config: Pick<Config, 'maxBatchTokens'>, provider: 'cuda' | 'cpu'): number {
+  return config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[provider];
 }
 
 /**

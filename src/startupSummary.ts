@@ -12,7 +12,7 @@ import { VERSION } from './version';
 
 const log = logger('main');
 
-export function reportReady(config: Config, model: ServedModel, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
+export function reportReady(config: Pick<Config, 'batchMode' | 'batchStrategy' | 'cudaDeviceId' | 'device' | 'intraOpThreads' | 'maxBatchTokens' | 'maxClientBatchSize' | 'maxConcurrentTransforms' | 'maxPayloadMb' | 'requestTimeoutMs' | 's3' | 'tokenizerWorkers'>, model: ServedModel, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
   const spec = reranker.spec;
   const engine = reranker.engineInfo;
   const limits = reranker.limitsInUse;

@@ -56,7 +56,10 @@ export function cacheEntryDir(cacheDir: string, uri: string, endpoint: string | 
   return path.join(cacheDir, `${slug}-${hash}`);
 }
 
-export async function downloadModel(config: Config, uri: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+/** What a download reads of the configuration. */
+export type DownloadConfig = Pick<Config, 'extract' | 'modelCacheDir' | 's3'>;
+
+export async function downloadModel(config: DownloadConfig, uri: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const loc = parseS3Uri(uri);
   const client = opts.client ?? createS3Client(config.s3);
   const endpoint = describeEndpoint(config.s3);

@@ -27,7 +27,7 @@ export interface UploadOptions {
   readonly tar: boolean;
   readonly client?: S3Client;
   /** For the S3 settings (endpoint, region, part size); read from the environment when absent. */
-  readonly config?: Config;
+  readonly config?: Pick<Config, 's3'>;
 }
 
 export interface UploadResult {
