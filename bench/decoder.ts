@@ -14,7 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { rewriteForYesNo } from '../src/graphRewrite/rewriteCache';
-import { ensureModel } from '../test/helpers/models';
+import { ensureModel } from '../scripts/dev/models';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

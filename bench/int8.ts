@@ -16,14 +16,14 @@ import { configureLog } from '../src/log';
 import { readPairGroups } from '../src/quantize/fidelityPairs';
 import { quantizeFolder } from '../src/quantize/quantizeFolder';
 import type { FidelityReport } from '../src/quantize/fidelity';
-import { ensureModel } from '../test/helpers/models';
-import { MSMARCO_SAMPLE } from '../test/helpers/paths';
+import { ensureModel } from '../scripts/dev/models';
+import { MSMARCO_SAMPLE } from '../scripts/dev/paths';
 import { cpuInfo } from './flops';
 import { procTicks, runLoad } from './load';
 import { log, servedRow } from './phases';
 import { startReranker, type Proc } from './procs';
 import type { ServedRow } from './report';
-import { makeWorkload } from './workload';
+import { makeWorkload } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 

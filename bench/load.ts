@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import http from 'node:http';
-import type { BenchRequest } from './workload';
+import type { BenchRequest } from '../scripts/dev/workload';
 
 export interface HttpResult {
   readonly status: number;

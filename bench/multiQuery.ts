@@ -11,10 +11,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureModel } from '../test/helpers/models';
+import { ensureModel } from '../scripts/dev/models';
 import { percentile } from './load';
 import { startReranker } from './procs';
-import { makeWorkload } from './workload';
+import { makeWorkload } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const QUERIES = 8;

@@ -8,7 +8,7 @@ import type { ModelShape } from './flops';
 import type { Proc } from './procs';
 import { measureConfig, timeSingle, type RawConfigResult, type RawEngine } from './raw';
 import type { ServedRow } from './report';
-import type { BenchRequest } from './workload';
+import type { BenchRequest } from '../scripts/dev/workload';
 
 type Pairs = ReadonlyArray<readonly [string, string]>;
 

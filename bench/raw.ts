@@ -4,7 +4,7 @@
  * inside the loop (it is part of the work the server does), and a few batch sizes are tried,
  * both in request order and length-sorted (the least padding any batching could reach).
  */
-import { encoderIn } from '../test/helpers/tokenizer';
+import { encoderIn } from '../scripts/dev/tokenizer';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { pack, type QueuedPair } from '../src/batching/scheduler';

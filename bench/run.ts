@@ -15,7 +15,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureModel } from '../test/helpers/models';
+import { ensureModel } from '../scripts/dev/models';
 import { cpuInfo, denseFlopsPerToken, gemmProbe, readShape, sequenceFlops } from './flops';
 import { percentile, request, runLoad } from './load';
 import { log, rawConfig, rawSweep, servedRow, singleRequest } from './phases';
@@ -23,7 +23,7 @@ import { startNaive, startReranker, type Proc } from './procs';
 import { openRaw, pairLengths, type RawConfigResult } from './raw';
 import { lastLine, printTables, verdicts, type BenchResults, type ServedRow } from './report';
 import { runSoak } from './soak';
-import { makeWorkload, pairsOf } from './workload';
+import { makeWorkload, pairsOf } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SEED = 1234;

@@ -19,10 +19,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { ensureModel } from '../test/helpers/models';
+import { ensureModel } from '../scripts/dev/models';
 import { percentile, request, rssSampler, runLoad } from './load';
 import { startReranker } from './procs';
-import { makeWorkload, type BenchRequest } from './workload';
+import { makeWorkload, type BenchRequest } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SEED = 1234;

@@ -10,7 +10,8 @@ import { configureLog, logger } from './log';
 import { VERSION } from './version';
 import { start } from './main';
 import { inspectModel } from './modelSpec/inspect';
-import { decoderOverrides } from './modelSpec/decoderOverrides';
+import { TASKS, type Task } from './modelSpec/types';
+import { specOverrides } from './modelSpec/specOverrides';
 import { uploadModel } from './artifacts/upload';
 import { detectCpuFeatures } from './cpuFeatures';
 import { DTYPES, parseDtype } from './modelSpec/variants';
@@ -158,13 +159,16 @@ async function inspect(args: string[]): Promise<number> {
     process.stderr.write(`reranker inspect needs one model folder\n${HELP.inspect}\n`);
     return 2;
   }
-  if (values.task !== undefined && values.task !== 'reranker' && values.task !== 'classifier') {
+  if (values.task !== undefined && !(TASKS as readonly string[]).includes(values.task)) {
     process.stderr.write(`--task must be reranker or classifier\n`);
     return 2;
   }
-  let decoder;
+  let overrides;
   try {
-    decoder = await decoderOverrides({
+    overrides = await specOverrides({
+      taskOverride: values.task as Task | undefined,
+      maxInputLengthOverride: undefined,
+      activationOverride: undefined,
       scoreTokensOverride: values['score-tokens']?.split(',').map((t) => t.trim()),
       promptTemplateFile: values['prompt-template'],
       instructionOverride: values.instruction,
@@ -173,7 +177,6 @@ async function inspect(args: string[]): Promise<number> {
     process.stderr.write(`error: ${messageOf(e)}\n`);
     return 2;
   }
-  const overrides = { ...(values.task ? { task: values.task as 'reranker' | 'classifier' } : {}), ...decoder };
   // --dtype defaults to MODEL_DTYPE, so inspect shows what `serve` would pick here.
   const config = loadConfig();
   const request = values.dtype !== undefined ? parseDtype(values.dtype) : config.modelDtype;

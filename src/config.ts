@@ -8,11 +8,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { noCudaReason } from './engine/cudaProbe';
 import { AppError } from './errors';
+import { DEVICES, type Device } from './engine/protocol';
+import { ACTIVATIONS, TASKS, type Activation, type Task } from './modelSpec/types';
 import { DTYPES, parseDtype, type DtypeRequest } from './modelSpec/variants';
 
-export type Device = 'auto' | 'cuda' | 'cpu';
-export type TaskOverride = 'reranker' | 'classifier';
-export type ActivationOverride = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
 export type BatchStrategy = 'MULTI_RECORD' | 'SINGLE_RECORD';
 
 export interface Config {
@@ -29,9 +28,9 @@ export interface Config {
   readonly onnxFile: string | undefined;
   /** MODEL_DTYPE: which variant of the folder's .onnx files to serve (modelSpec/variants.ts). */
   readonly modelDtype: DtypeRequest;
-  readonly taskOverride: TaskOverride | undefined;
+  readonly taskOverride: Task | undefined;
   readonly maxInputLengthOverride: number | undefined;
-  readonly activationOverride: ActivationOverride | undefined;
+  readonly activationOverride: Activation | undefined;
   /** Decoder LLM rerankers: SCORE_TOKENS (true[,false]), PROMPT_TEMPLATE (a file), INSTRUCTION. */
   readonly scoreTokensOverride: readonly string[] | undefined;
   readonly promptTemplateFile: string | undefined;
@@ -45,7 +44,7 @@ export interface Config {
   readonly intraOpThreads: number;
   readonly tokenizerWorkers: number;
 
-  /** Padded tokens per batch; undefined: chosen per device when the engine starts (engine/createReranker.ts). */
+  /** Padded tokens per batch; undefined: DEFAULT_BATCH_TOKENS for the provider the engine starts on (maxBatchTokensFor). */
   readonly maxBatchTokens: number | undefined;
   readonly maxBatchRequests: number;
   readonly maxConcurrentRequests: number;
@@ -276,7 +275,7 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
   const batchStrategy: BatchStrategy | undefined = strategyKey === 'multirecord' ? 'MULTI_RECORD' : strategyKey === 'singlerecord' ? 'SINGLE_RECORD' : undefined;
   if (batchStrategy === undefined) fail('SAGEMAKER_BATCH_STRATEGY', 'MULTI_RECORD or SINGLE_RECORD', batchStrategyRaw ?? '');
 
-  const device = oneOf(env, 'DEVICE', ['auto', 'cuda', 'cpu'] as const, 'auto');
+  const device = oneOf(env, 'DEVICE', DEVICES, 'auto');
   const autoCpuReason = device === 'auto' ? noCuda() : undefined;
   const engine = engineThreads(env, autoCpuReason !== undefined ? 'cpu' : device, cores);
   const maxInputLengthOverride = read(env, 'MAX_INPUT_LENGTH') === undefined ? undefined : int(env, 'MAX_INPUT_LENGTH', 512, 3, 1 << 20);
@@ -295,9 +294,9 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
     modelCacheDir: path.resolve(read(env, 'MODEL_CACHE_DIR') ?? path.join(os.tmpdir(), 'reranker-model-cache')),
     onnxFile: read(env, 'MODEL_ONNX_FILE'),
     modelDtype: modelDtype(env),
-    taskOverride: oneOf(env, 'MODEL_TASK', ['reranker', 'classifier'] as const, undefined),
+    taskOverride: oneOf(env, 'MODEL_TASK', TASKS, undefined),
     maxInputLengthOverride,
-    activationOverride: oneOf(env, 'ACTIVATION', ['sigmoid', 'softmax', 'identity', 'tanh'] as const, undefined),
+    activationOverride: oneOf(env, 'ACTIVATION', ACTIVATIONS, undefined),
     scoreTokensOverride: scoreTokens(env),
     promptTemplateFile: read(env, 'PROMPT_TEMPLATE') !== undefined ? path.resolve(read(env, 'PROMPT_TEMPLATE')!) : undefined,
     instructionOverride: read(env, 'INSTRUCTION'),
@@ -369,6 +368,19 @@ function budgets(env: Env, payloadMb: number): Budgets {
     bodyTimeoutMs,
     headersTimeoutMs,
   };
+}
+
+/**
+ * MAX_BATCH_TOKENS when it is not set. A GPU wants big batches; on CPU a batch of 2048 padded
+ * tokens already keeps the cores busy, bigger ones run slower (their activations leave the cache)
+ * and their attention buffers cost memory: docs/BENCHMARKS.md measured 16384 at -25 % pairs/s and more than
+ * twice the RSS of 2048 with MiniLM-L6 on 2 cores.
+ */
+export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
+
+/** MAX_BATCH_TOKENS in force on a provider: the setting, or its default there (DEVICE=auto learns the provider only when the engine starts). */
+export function maxBatchTokensFor(config: Pick<Config, 'maxBatchTokens'>, provider: 'cuda' | 'cpu'): number {
+  return config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[provider];
 }
 
 /**

@@ -35,6 +35,21 @@ export const STATUS_BY_TYPE: Readonly<Record<ErrorType, number>> = Object.freeze
   Timeout: 504,
 });
 
+/** Every error type, in the table's order (the OpenAPI document's enum). */
+export const ERROR_TYPES = Object.keys(STATUS_BY_TYPE) as ErrorType[];
+
+/** The distinct statuses of some error types, ascending. */
+export function statusesOf(types: readonly ErrorType[]): number[] {
+  return [...new Set(types.map((t) => STATUS_BY_TYPE[t]))].sort((a, b) => a - b);
+}
+
+/** The table as one line for documentation: '400 Empty, ..., 422 Validation/Tokenizer, ...'. */
+export function describeStatuses(): string {
+  return statusesOf(ERROR_TYPES)
+    .map((s) => `${s} ${ERROR_TYPES.filter((t) => STATUS_BY_TYPE[t] === s).join('/')}`)
+    .join(', ');
+}
+
 export class AppError extends Error {
   readonly errorType: ErrorType;
   readonly status: number;

@@ -21,7 +21,7 @@ import { buildSpec } from './modelSpec/buildSpec';
 import { startObservability } from './observability';
 import { withSpan } from './tracing/spans';
 import { readModelFiles } from './modelSpec/readModelFiles';
-import { decoderOverrides } from './modelSpec/decoderOverrides';
+import { specOverrides } from './modelSpec/specOverrides';
 import { reportReady } from './startupSummary';
 import { VERSION } from './version';
 
@@ -91,12 +91,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
       config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : { dtype: { request: config.modelDtype, device: config.device, cpu: detectCpuFeatures() } },
     );
     state.files = { read: files.paths, onnxFiles: files.onnxFiles };
-    const result = buildSpec(files, {
-      ...(config.taskOverride ? { task: config.taskOverride } : {}),
-      ...(config.maxInputLengthOverride !== undefined ? { maxInputLength: config.maxInputLengthOverride } : {}),
-      ...(config.activationOverride ? { activation: config.activationOverride } : {}),
-      ...(await decoderOverrides(config)),
-    });
+    const result = buildSpec(files, await specOverrides(config));
     if (!result.ok) throw new Error(`cannot serve the model in ${resolved.dir}: ${result.reason}`);
     const spec = result.spec;
     state.spec = spec;

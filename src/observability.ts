@@ -14,7 +14,7 @@ export interface Observability {
   stop(): Promise<void>;
 }
 
-export function startObservability(config: Config, state: ServerState, version: string): Observability {
+export function startObservability(config: Pick<Config, 'emf' | 'tracing'>, state: ServerState, version: string): Observability {
   initTracing(config.tracing, version);
   let emf: EmfReporter | undefined;
   let stopped = false;

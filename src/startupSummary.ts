@@ -6,13 +6,13 @@
 import type { Config } from './config';
 import { modelLoaded } from './engine/engineMetrics';
 import type { Reranker } from './engine/reranker';
-import type { ModelSource } from './http/state';
+import type { ServedModel } from './http/state';
 import { logger, redactUrl } from './log';
 import { VERSION } from './version';
 
 const log = logger('main');
 
-export function reportReady(config: Config, model: ModelSource, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
+export function reportReady(config: Pick<Config, 'batchMode' | 'batchStrategy' | 'cudaDeviceId' | 'device' | 'intraOpThreads' | 'maxBatchTokens' | 'maxClientBatchSize' | 'maxConcurrentTransforms' | 'maxPayloadMb' | 'requestTimeoutMs' | 's3' | 'tokenizerWorkers'>, model: ServedModel, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
   const spec = reranker.spec;
   const engine = reranker.engineInfo;
   const limits = reranker.limitsInUse;
@@ -42,7 +42,7 @@ export function reportReady(config: Config, model: ModelSource, reranker: Rerank
       max_batch_tokens_source: config.maxBatchTokens === undefined ? `default for ${engine.provider}` : 'MAX_BATCH_TOKENS',
       max_batch_requests: limits.maxBatchRequests,
       max_concurrent_pairs: limits.maxConcurrentRequests,
-      max_client_batch_size: limits.maxClientBatchSize,
+      max_client_batch_size: config.maxClientBatchSize,
       max_payload_mb: config.maxPayloadMb,
       request_timeout_s: config.requestTimeoutMs / 1000,
     },

@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { boundedEach } from '../boundedEach';
 import type { Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
@@ -55,7 +56,10 @@ export function cacheEntryDir(cacheDir: string, uri: string, endpoint: string | 
   return path.join(cacheDir, `${slug}-${hash}`);
 }
 
-export async function downloadModel(config: Config, uri: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
+/** What a download reads of the configuration. */
+export type DownloadConfig = Pick<Config, 'extract' | 'modelCacheDir' | 's3'>;
+
+export async function downloadModel(config: DownloadConfig, uri: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const loc = parseS3Uri(uri);
   const client = opts.client ?? createS3Client(config.s3);
   const endpoint = describeEndpoint(config.s3);
@@ -131,19 +135,10 @@ export async function downloadModel(config: Config, uri: string, opts: DownloadO
       log,
     };
     // Largest first, so a big file does not start last and run alone.
-    const queue = [...tasks].sort((a, b) => b.size - a.size);
-    let failure: unknown;
-    const lane = async (): Promise<void> => {
-      for (let t = queue.shift(); t !== undefined && failure === undefined; t = queue.shift()) {
-        try {
-          verified[t.key] = (await downloadObject(ctx, t)).describe;
-        } catch (e) {
-          failure ??= e;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(config.s3.objectConcurrency, queue.length) }, lane));
-    if (failure !== undefined) throw failure;
+    const largestFirst = [...tasks].sort((a, b) => b.size - a.size);
+    await boundedEach(largestFirst, config.s3.objectConcurrency, async (t) => {
+      verified[t.key] = (await downloadObject(ctx, t)).describe;
+    });
   } finally {
     await hasher.close();
     const done = progress.stop();

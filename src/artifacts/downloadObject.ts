@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { boundedEach } from '../boundedEach';
 import { AppError } from '../errors';
 import type { Logger } from '../log';
 import type { FileHasher, HashJob } from './fileHasher';
@@ -179,21 +180,16 @@ async function withRetries(ctx: ObjectContext, task: ObjectTask, prog: ObjectPro
 
 async function fetchRanges(ctx: ObjectContext, task: ObjectTask, prog: ObjectProgress, fd: number, rangeLen: (i: number) => number, advance: (force: boolean) => void): Promise<void> {
   const pending = prog.done.map((d, i) => (d < rangeLen(i) ? i : -1)).filter((i) => i >= 0);
-  let failure: unknown;
-  const lane = async (): Promise<void> => {
-    for (let i = pending.shift(); i !== undefined && failure === undefined; i = pending.shift()) {
-      try {
-        await fetchRange(ctx, task, prog, fd, i, rangeLen(i), advance);
-        advance(true);
-        ctx.state.saveSoon();
-      } catch (e) {
-        failure ??= e;
-        await ctx.state.save();
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(ctx.rangeConcurrency, pending.length) }, lane));
-  if (failure !== undefined) throw failure;
+  await boundedEach(
+    pending,
+    ctx.rangeConcurrency,
+    async (i) => {
+      await fetchRange(ctx, task, prog, fd, i, rangeLen(i), advance);
+      advance(true);
+      ctx.state.saveSoon();
+    },
+    () => ctx.state.save(),
+  );
 }
 
 async function fetchRange(ctx: ObjectContext, task: ObjectTask, prog: ObjectProgress, fd: number, i: number, len: number, advance: (force: boolean) => void): Promise<void> {

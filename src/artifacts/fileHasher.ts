@@ -2,12 +2,9 @@
  * Main-thread side of hashWorker: one worker per download session, many files at once.
  * A job is fed the length of the file's complete prefix as ranges finish (in any order).
  */
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { startWorker, type TypedWorker } from '../workerThread';
 import type { DigestSpec } from './digest';
 import type { FromHashWorker, ToHashWorker } from './hashWorker';
-
-const WORKER_FILE = path.join(__dirname, 'hashWorker' + path.extname(__filename));
 
 export interface HashJob {
   /** Bytes [0, upTo) of the file are final. Monotonic; smaller values are ignored. */
@@ -18,7 +15,7 @@ export interface HashJob {
 }
 
 export class FileHasher {
-  private worker: Worker | undefined;
+  private worker: TypedWorker<ToHashWorker> | undefined;
   private nextId = 1;
   private readonly waiting = new Map<number, { resolve(d: string): void; reject(e: Error): void }>();
   private failure: Error | undefined;
@@ -58,13 +55,9 @@ export class FileHasher {
     this.ensure().postMessage(m);
   }
 
-  private ensure(): Worker {
+  private ensure(): TypedWorker<ToHashWorker> {
     if (this.worker) return this.worker;
-    // Under tsx (tests, dev) Node 20 does not apply tsx's loader inside workers: boot the .ts through
-    // tsx's CommonJS hook (what src/tokenize does); the compiled .js needs nothing.
-    const w = WORKER_FILE.endsWith('.ts')
-      ? new Worker(`require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(WORKER_FILE)});`, { eval: true })
-      : new Worker(WORKER_FILE);
+    const w = startWorker<ToHashWorker>(__filename, 'hashWorker');
     w.on('message', (m: FromHashWorker) => {
       const p = this.waiting.get(m.id);
       if (!p) return;

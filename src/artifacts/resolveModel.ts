@@ -31,7 +31,10 @@ export interface ResolveOptions {
   readonly retryBaseMs?: number;
 }
 
-export async function resolveModel(config: Config, opts: ResolveOptions = {}): Promise<ResolvedModel> {
+/** What resolving the model reads of the configuration (config.ts decided and checked all of it). */
+export type ArtifactOptions = Pick<Config, 'modelDir' | 'modelUri' | 'sagemakerModelDir' | 'demoModelDir' | 'extract' | 'modelCacheDir' | 's3'>;
+
+export async function resolveModel(config: ArtifactOptions, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const ignored = config.modelUri !== undefined ? `; MODEL_URI=${config.modelUri} is not used` : '';
   if (config.modelDir !== undefined) {
     const missing = await missingFolder(config.modelDir);

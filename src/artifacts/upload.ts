@@ -11,6 +11,7 @@ import zlib from 'node:zlib';
 import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import * as tar from 'tar-stream';
+import { boundedEach } from '../boundedEach';
 import { loadConfig, type Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
@@ -26,7 +27,7 @@ export interface UploadOptions {
   readonly tar: boolean;
   readonly client?: S3Client;
   /** For the S3 settings (endpoint, region, part size); read from the environment when absent. */
-  readonly config?: Config;
+  readonly config?: Pick<Config, 's3'>;
 }
 
 export interface UploadResult {
@@ -86,20 +87,15 @@ export async function uploadModel(dir: string, uri: string, opts: UploadOptions)
 
   const prefixUri = formatS3Uri(loc.bucket, loc.key);
   await warnAboutOthers(client, loc.bucket, loc.key, new Set(files.map((f) => loc.key + f.rel)), prefixUri);
-  const queue = [...files].sort((a, b) => b.size - a.size);
-  let failure: unknown;
-  const lane = async (): Promise<void> => {
-    for (let f = queue.shift(); f !== undefined && failure === undefined; f = queue.shift()) {
-      const key = loc.key + f.rel;
-      try {
-        await new Upload({ client, params: { Bucket: loc.bucket, Key: key, Body: fs.createReadStream(f.abs), ContentLength: f.size }, partSize, queueSize: 4 }).done();
-      } catch (e) {
-        failure ??= s3Error(e, { ...where, uri: formatS3Uri(loc.bucket, key), key });
-      }
+  const largestFirst = [...files].sort((a, b) => b.size - a.size);
+  await boundedEach(largestFirst, config.s3.objectConcurrency, async (f) => {
+    const key = loc.key + f.rel;
+    try {
+      await new Upload({ client, params: { Bucket: loc.bucket, Key: key, Body: fs.createReadStream(f.abs), ContentLength: f.size }, partSize, queueSize: 4 }).done();
+    } catch (e) {
+      throw s3Error(e, { ...where, uri: formatS3Uri(loc.bucket, key), key });
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(config.s3.objectConcurrency, queue.length) }, lane));
-  if (failure !== undefined) throw failure;
+  });
   log.info(`uploaded ${files.length} files (${bytes} bytes) under ${prefixUri}`);
   return { uri: prefixUri, files: files.length, bytes };
 }

@@ -16,7 +16,8 @@ import type { ModelSpec } from '../modelSpec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
 import type { PackedChunks } from '../tokenize/types';
 import type { Permits } from './permits';
-import type { RerankerLimits, ScoreResult } from './scoreTypes';
+import type { ScoreResult } from './scoreTypes';
+import { abortError, queueItems, stageTimings } from './scoringSteps';
 import { minTokens, tooManyWindows } from '../tokenize/docChunks';
 
 export interface ChunkedScoreOptions {
@@ -43,7 +44,6 @@ export interface ChunkDeps {
   readonly tokenizer: TokenizerPool;
   readonly scheduler: Scheduler;
   readonly permits: Permits;
-  readonly limits: RerankerLimits;
 }
 
 /** Documents per encode task at most: a long document keeps a tokenizer busy on its own. */
@@ -60,11 +60,8 @@ function groupEnd(pairs: ReadonlyArray<readonly [string, string]>, base: number)
 }
 
 export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
-  const { spec, tokenizer, scheduler, permits, limits } = deps;
+  const { spec, tokenizer, scheduler, permits } = deps;
   if (spec.numLabels !== 1) throw new AppError('Validation', `chunked scoring needs a one-logit reranker; this model has ${spec.numLabels} labels`);
-  if (pairs.length > limits.maxClientBatchSize) {
-    throw new AppError('Validation', `${pairs.length} documents is more than MAX_CLIENT_BATCH_SIZE=${limits.maxClientBatchSize}`);
-  }
   if (opts.maxWindows !== undefined) {
     // Every space-led piece is a token or more and a window holds at most maxInputLength tokens:
     // a floor of the windows, known before any tokenizing.
@@ -111,7 +108,8 @@ export async function scoreDocChunks(deps: ChunkDeps, pairs: ReadonlyArray<reado
           const { id, done } = scheduler.open(n);
           opened.push(id);
           done.catch(() => undefined);
-          scheduler.add(id, windowsOf(packed));
+          // Window w of the group is queued as item w; pairIndex maps it back to its document.
+          scheduler.add(id, queueItems(packed));
           const r = await done;
           return { packed, base, ...r };
         }),
@@ -166,8 +164,6 @@ function reduce(
       }
     }
   }
-  const totalMs = performance.now() - t0;
-  const tokenizationMs = tokenizedAt - t0;
   return {
     logits,
     numLabels: 1,
@@ -176,17 +172,8 @@ function reduce(
     truncated,
     spans,
     windows,
-    timings: { tokenizationMs, inferenceMs, queueMs: Math.max(0, totalMs - tokenizationMs - inferenceMs), totalMs },
+    timings: stageTimings(t0, tokenizedAt, inferenceMs),
   };
-}
-
-/** Window w of a packed group is queued as item w; pairIndex maps it back to its document. */
-function windowsOf(p: PackedChunks): Array<{ index: number; ids: Int32Array; typeIds: Uint8Array }> {
-  const out: Array<{ index: number; ids: Int32Array; typeIds: Uint8Array }> = [];
-  for (let w = 0; w + 1 < p.offsets.length; w++) {
-    out.push({ index: w, ids: p.ids.subarray(p.offsets[w]!, p.offsets[w + 1]!), typeIds: p.typeIds.subarray(p.offsets[w]!, p.offsets[w + 1]!) });
-  }
-  return out;
 }
 
 /** Special tokens a pair adds (e.g. 3 for BERT), learnt once per pool by encoding an empty pair. */
@@ -260,9 +247,4 @@ function wordPrefix(doc: string, chars: number): string {
   re.lastIndex = chars;
   const m = re.exec(doc);
   return m ? doc.slice(0, m.index + 1) : doc;
-}
-
-function abortError(signal: AbortSignal | undefined): Error {
-  const r: unknown = signal?.reason;
-  return r instanceof Error ? r : new AppError('Timeout', 'the request was cancelled');
 }

@@ -3,7 +3,7 @@
  * then a warm-up so the first real request does not pay for arena allocation.
  */
 import path from 'node:path';
-import type { Config } from '../config';
+import { maxBatchTokensFor, type Config } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
 import { tokenizerFilesOf, unservableReason } from '../modelSpec/servable';
@@ -16,16 +16,14 @@ import { batchMetrics, watchQueue } from './engineMetrics';
 
 const log = logger('engine');
 
-/**
- * MAX_BATCH_TOKENS when it is not set. A GPU wants big batches; on CPU a batch of 2048 padded
- * tokens already keeps the cores busy, bigger ones run slower (their activations leave the cache)
- * and their attention buffers cost memory: docs/BENCHMARKS.md measured 16384 at -25 % pairs/s and more than
- * twice the RSS of 2048 with MiniLM-L6 on 2 cores.
- */
-export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
+/** What the engine reads of the configuration (config.ts decided and checked all of it). */
+export type EngineOptions = Pick<
+  Config,
+  'tokenizerWorkers' | 'modelCacheDir' | 'autoCpuReason' | 'device' | 'cudaDeviceId' | 'intraOpThreads' | 'faultInjection' | 'inferenceWorkers' | 'maxBatchTokens' | 'maxBatchRequests' | 'maxConcurrentRequests'
+>;
 
 /** `files` is what the model folder's one reader found: the workers load exactly those files. */
-export async function createReranker(config: Config, spec: ModelSpec, files: ModelFiles): Promise<Reranker> {
+export async function createReranker(config: EngineOptions, spec: ModelSpec, files: ModelFiles): Promise<Reranker> {
   const unservable = unservableReason(files, spec);
   if (unservable !== undefined || !spec.inputs || !spec.outputName || !spec.onnxFile) {
     throw new AppError('Model', unservable ?? `no ONNX graph was found in ${files.dir}`);
@@ -63,7 +61,7 @@ export async function createReranker(config: Config, spec: ModelSpec, files: Mod
   } else if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
-  const configured = config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[info.provider];
+  const configured = maxBatchTokensFor(config, info.provider);
   const maxBatchTokens = decoder?.info.maxBatchTokens !== undefined ? Math.min(configured, decoder.info.maxBatchTokens) : configured;
   if (decoder) log.info('decoder reranker graph', { ...decoder.info });
   log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: config.intraOpThreads, tokenizerWorkers: config.tokenizerWorkers, maxBatchTokens });
@@ -71,7 +69,6 @@ export async function createReranker(config: Config, spec: ModelSpec, files: Mod
     maxBatchTokens,
     maxBatchRequests: config.maxBatchRequests,
     maxConcurrentRequests: config.maxConcurrentRequests,
-    maxClientBatchSize: config.maxClientBatchSize,
   };
   const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
   if (decoder) reranker.decoderGraph = { ...decoder.info, ...(tokenizer.promptIds ? { promptIds: tokenizer.promptIds } : {}) };

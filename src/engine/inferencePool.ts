@@ -6,12 +6,11 @@
  * again before finishing a batch is retried with a growing delay, and after MAX_CRASHES_IN_A_ROW
  * the pool stops restarting and stays unhealthy with one clear log line, instead of looping.
  */
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { AppError } from '../errors';
 import { logger } from '../log';
 import { counter, gauge } from '../metrics';
-import type { BatchTensors, FromWorker, Provider, WorkerInit } from './protocol';
+import { startWorker, type TypedWorker } from '../workerThread';
+import type { BatchTensors, FromWorker, Provider, ToWorker, WorkerInit } from './protocol';
 
 const log = logger('engine');
 
@@ -35,7 +34,7 @@ interface Pending {
 }
 
 interface Slot {
-  worker: Worker;
+  worker: TypedWorker<ToWorker>;
   outstanding: Map<number, Pending>;
   alive: boolean;
   /** The worker finished a batch: its death is not part of a crash loop. */
@@ -55,8 +54,6 @@ export interface PoolInfo {
   /** Set when the pool gave up restarting: the engine cannot serve until the process is replaced. */
   readonly failure?: string;
 }
-
-const WORKER_FILE = path.join(__dirname, 'inferenceWorker' + path.extname(__filename));
 
 export class InferencePool {
   private readonly slots: Slot[] = [];
@@ -155,7 +152,7 @@ export class InferencePool {
   }
 
   private spawn(): Promise<Slot> {
-    const worker = new Worker(WORKER_FILE, { workerData: this.init });
+    const worker = startWorker<ToWorker>(__filename, 'inferenceWorker', this.init);
     const slot: Slot = { worker, outstanding: new Map(), alive: false, finishedBatch: false };
     let lastError: string | undefined;
     return new Promise<Slot>((resolve, reject) => {

@@ -4,12 +4,14 @@
  */
 import type { ModelInputs } from '../modelSpec/types';
 
-export type DeviceRequest = 'auto' | 'cuda' | 'cpu';
+/** DEVICE: what the user asked for (config.ts reads it); Provider: what a session runs on. */
+export const DEVICES = ['auto', 'cuda', 'cpu'] as const;
+export type Device = (typeof DEVICES)[number];
 export type Provider = 'cuda' | 'cpu';
 
 export interface WorkerInit {
   readonly modelPath: string;
-  readonly device: DeviceRequest;
+  readonly device: Device;
   readonly cudaDeviceId: number;
   readonly intraOpThreads: number;
   readonly inputs: ModelInputs;

@@ -1,15 +1,17 @@
 /**
- * The facade the HTTP layer talks to: pairs in, logits and per-stage timings out.
+ * The facade the HTTP layer talks to: pairs in, logits and per-stage timings out, and the scores
+ * those logits finish as (`scores`: the activation is applied here, nowhere else).
  * Splits a request into chunks that are tokenized in worker threads while earlier chunks already
  * wait in the batch queue, so tokenization overlaps inference, and holds permits for backpressure.
  */
-import { AppError } from '../errors';
 import { Scheduler } from '../batching/scheduler';
-import type { ModelSpec } from '../modelSpec/types';
+import type { Activation, ModelSpec } from '../modelSpec/types';
 import type { TokenizerPool } from '../tokenize/tokenizerPool';
-import type { EncodeOptions, PackedPairs, TextPair } from '../tokenize/types';
+import type { EncodeOptions, TextPair } from '../tokenize/types';
+import { activate } from './activation';
 import { scoreDocChunks, truncateDocuments, type ChunkedScoreOptions, type ChunkedScoreResult } from './chunkedScoring';
 import { InferencePool } from './inferencePool';
+import { abortError, queueItems, stageTimings } from './scoringSteps';
 import type { RerankerLimits, ScoreOptions, ScoreResult } from './scoreTypes';
 
 export type { RerankerLimits, ScoreOptions, ScoreResult, StageTimings } from './scoreTypes';
@@ -61,17 +63,16 @@ export class Reranker {
   }
 
   /**
-   * A 422 for a call larger than MAX_CLIENT_BATCH_SIZE. Callers that do work per pair before scoring
-   * (the result cache hashes every pair) call it first, so an oversized request costs nothing.
+   * Scores from logits (row-major, numLabels per pair), where scoring finishes for every route:
+   * the model's activation, the logits as they are (raw_scores), or the activation a request names
+   * (the Hugging Face shape's function_to_apply). The result cache keeps logits, so a cached pair
+   * finishes here too.
    */
-  checkRequestSize(pairs: number): void {
-    if (pairs > this.limits.maxClientBatchSize) {
-      throw new AppError('Validation', `${pairs} documents is more than MAX_CLIENT_BATCH_SIZE=${this.limits.maxClientBatchSize}`);
-    }
+  scores(logits: Float32Array, numLabels: number, how: { readonly raw?: boolean; readonly activation?: Activation | undefined } = {}): Float64Array {
+    return activate(logits, numLabels, how.activation ?? (how.raw ? 'identity' : this.spec.activation));
   }
 
   async score(pairs: readonly TextPair[], opts: ScoreOptions): Promise<ScoreResult> {
-    this.checkRequestSize(pairs.length);
     const release = this.permits.acquire(pairs.length);
     const t0 = performance.now();
     const { id, done } = this.scheduler.open(pairs.length);
@@ -98,7 +99,7 @@ export class Reranker {
         chunks.push(
           this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
             tokenizedAt = Math.max(tokenizedAt, performance.now());
-            const items = unpack(packed, start);
+            const items = queueItems(packed, start);
             for (const it of items) {
               tokens += it.ids.length;
               pairTokens[it.index] = it.ids.length;
@@ -115,15 +116,13 @@ export class Reranker {
         throw failed.reason;
       }
       const { logits, inferenceMs } = await done;
-      const totalMs = performance.now() - t0;
-      const tokenizationMs = tokenizedAt - t0;
       return {
         logits,
         numLabels: this.spec.numLabels,
         tokens,
         pairTokens,
         truncated,
-        timings: { tokenizationMs, inferenceMs, queueMs: Math.max(0, totalMs - tokenizationMs - inferenceMs), totalMs },
+        timings: stageTimings(t0, tokenizedAt, inferenceMs),
       };
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
@@ -136,8 +135,8 @@ export class Reranker {
    * logits has one entry per document, spans the winning window's character offsets.
    */
   scoreChunked(pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkedScoreOptions): Promise<ChunkedScoreResult> {
-    const { spec, tokenizer, scheduler, permits, limits } = this;
-    return scoreDocChunks({ spec, tokenizer, scheduler, permits, limits }, pairs, opts);
+    const { spec, tokenizer, scheduler, permits } = this;
+    return scoreDocChunks({ spec, tokenizer, scheduler, permits }, pairs, opts);
   }
 
   /** Cuts documents to at most maxTokens tokens at a word boundary (Cohere's max_tokens_per_doc). */
@@ -148,19 +147,4 @@ export class Reranker {
   async close(): Promise<void> {
     await Promise.allSettled([this.tokenizer.close(), this.engine.close()]);
   }
-}
-
-function unpack(p: PackedPairs, base: number): Array<{ index: number; ids: Int32Array; typeIds: Uint8Array }> {
-  const out: Array<{ index: number; ids: Int32Array; typeIds: Uint8Array }> = [];
-  for (let i = 0; i + 1 < p.offsets.length; i++) {
-    const a = p.offsets[i]!;
-    const b = p.offsets[i + 1]!;
-    out.push({ index: base + i, ids: p.ids.subarray(a, b), typeIds: p.typeIds.subarray(a, b) });
-  }
-  return out;
-}
-
-function abortError(signal: AbortSignal | undefined): Error {
-  const r: unknown = signal?.reason;
-  return r instanceof Error ? r : new AppError('Timeout', 'the request was cancelled');
 }

@@ -33,5 +33,4 @@ export interface RerankerLimits {
   readonly maxBatchTokens: number;
   readonly maxBatchRequests: number;
   readonly maxConcurrentRequests: number;
-  readonly maxClientBatchSize: number;
 }

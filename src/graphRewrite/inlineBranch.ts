@@ -10,7 +10,8 @@
  * use_cache_branch input gone. The then branch is dropped with the If. The usual LM-head rewrite
  * then runs on that view (yesNoHead.ts).
  */
-import { nodeProto } from './protobufWriter';
+import { encodeNode } from '../onnxproto/onnxEncode';
+import type { WireWriter } from '../onnxproto/wireWriter';
 import type { GraphField, ModelLayout, NodeInfo, TensorHeader, ValueInfo } from './onnxLayout';
 
 /** The graph the LM-head rewrite works on: fields to copy, plus new nodes to add. */
@@ -21,7 +22,7 @@ export interface GraphView {
   readonly outputs: ValueInfo[];
   readonly valueInfos: ValueInfo[];
   /** New serialized NodeProtos (the Identity bindings of an inlined branch). */
-  readonly extraNodes: Uint8Array[];
+  readonly extraNodes: WireWriter[];
   /** The value holding the logits (a branch output once an If is inlined). */
   readonly logits: string;
   /** How the view differs from the file ('' when it does not). */
@@ -52,14 +53,14 @@ export function inlineCacheBranch(layout: ModelLayout, logitsName: string): Grap
   const otherUses = layout.nodes.some((n) => n !== ifNode && n.inputs.includes(cond));
   const graphOutputs = new Set(layout.outputs.map((o) => o.name));
   const usedInMain = new Set(layout.nodes.filter((n) => n !== ifNode).flatMap((n) => n.inputs));
-  const extraNodes: Uint8Array[] = [];
+  const extraNodes: WireWriter[] = [];
   const renamed = new Map<string, string>();
   ifNode.outputs.forEach((out, k) => {
     const inner = branch.outputs[k]!.name;
     renamed.set(out, inner);
     // Bind only what is still read: the KV caches (present.*) and the logits are outputs the rewrite drops.
     const needed = usedInMain.has(out) || (graphOutputs.has(out) && out !== logitsName && !out.startsWith('present'));
-    if (out !== logitsName && needed) extraNodes.push(nodeProto('Identity', `${P}bind_${k}`, [inner], [out]));
+    if (out !== logitsName && needed) extraNodes.push(encodeNode({ opType: 'Identity', name: `${P}bind_${k}`, inputs: [inner], outputs: [out] }));
   });
 
   const ifStart = ifNode.range.start;

@@ -14,7 +14,8 @@
  * file); where they cannot be read they are picked by a Gather on the weight at run time. Anything
  * else returns a reason and the model is served unrewritten.
  */
-import { nodeProto, int64Tensor, tensorValueInfo, lengthDelimitedHeader, varint, concatBytes, MessageWriter } from './protobufWriter';
+import { DT, encodeNode, encodeTensor, encodeValueInfo, type AttrValue } from '../onnxproto/onnxEncode';
+import { WIRE_LEN, WireWriter } from '../onnxproto/wireWriter';
 import { inlineCacheBranch } from './inlineBranch';
 import type { ModelLayout, NodeInfo, Range, TensorHeader } from './onnxLayout';
 
@@ -29,6 +30,17 @@ export type RewritePlan =
 
 const P = 'yes_no_rewrite/';
 
+const nodeProto = (opType: string, name: string, inputs: readonly string[], outputs: readonly string[], attributes: Record<string, AttrValue> = {}): WireWriter =>
+  encodeNode({ opType, name, inputs, outputs, attributes });
+
+/** An int64 initializer (raw_data little-endian). */
+function int64Tensor(name: string, dims: readonly number[], values: readonly number[]): WireWriter {
+  const raw = new Uint8Array(values.length * 8);
+  const view = new DataView(raw.buffer);
+  values.forEach((v, i) => view.setBigInt64(i * 8, BigInt(v), true));
+  return encodeTensor(name, DT.INT64, dims, raw);
+}
+
 /** Reads `length` bytes at `byteOffset` of a tensor's data (inline raw_data or its external file). */
 export type TensorReader = (t: TensorHeader, byteOffset: number, length: number) => Uint8Array;
 
@@ -40,7 +52,7 @@ const ELEM_BYTES: Readonly<Record<number, number>> = { 1: 4, 10: 2, 11: 8, 16: 2
  * Gather on the full table would do the same at run time, but ONNX Runtime's constant folding
  * then loads the whole table (621 MB for Qwen3-0.6B) while the session starts.
  */
-function bakedRows(table: TensorHeader, tokenIds: readonly number[], rowsAreTokens: boolean, read: TensorReader | undefined): MessageWriter | undefined {
+function bakedRows(table: TensorHeader, tokenIds: readonly number[], rowsAreTokens: boolean, read: TensorReader | undefined): WireWriter | undefined {
   const es = ELEM_BYTES[table.dataType];
   if (!read || !es || !table.data) return undefined;
   const [d0, d1] = table.dims as [number, number];
@@ -55,7 +67,7 @@ function bakedRows(table: TensorHeader, tokenIds: readonly number[], rowsAreToke
       for (let j = 0; j < hidden; j++) out.set(read(table, (j * d1 + id) * es, es), (j * k + c) * es);
     }
   });
-  return new MessageWriter().packed(1, [hidden, k]).int(2, table.dataType).string(8, `${P}weight`).bytes(9, out);
+  return encodeTensor(`${P}weight`, table.dataType, [hidden, k], out);
 }
 
 export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[], logitsName = 'logits', maskName = 'attention_mask', read?: TensorReader): RewritePlan {
@@ -97,8 +109,8 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   };
   w = skipIdentity(w);
   const transpose = producer.get(w);
-  const nodes: Uint8Array[] = [];
-  const inits: MessageWriter[] = [int64Tensor(`${P}one`, [], [1])];
+  const nodes: WireWriter[] = [];
+  const inits: WireWriter[] = [int64Tensor(`${P}one`, [], [1])];
   const idsInit = (): number => inits.push(int64Tensor(`${P}token_ids`, [tokenIds.length], [...tokenIds]));
   let weight: string;
   let how: string;
@@ -157,20 +169,19 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
     if (f.field === 13 && removedValues.has(view.valueInfos.find((v) => v.range.start === f.range.start)?.name ?? '')) continue;
     kept.push(f.range);
   }
-  const field = (n: number, bytes: Uint8Array): Uint8Array => concatBytes([lengthDelimitedHeader(n, bytes.byteLength), bytes]);
-  const added = concatBytes([
-    ...inits.map((t) => field(5, t.finish())),
-    ...view.extraNodes.map((n) => field(1, n)),
-    ...nodes.map((n) => field(1, n)),
-    field(12, tensorValueInfo(YES_NO_OUTPUT, out.elemType, [out.dims[0] ?? 'batch_size', tokenIds.length])),
-  ]);
-  kept.push(added);
+  // GraphProto: initializer 5, node 1, output 12.
+  const added = new WireWriter();
+  for (const t of inits) added.messageField(5, t);
+  for (const n of view.extraNodes) added.messageField(1, n);
+  for (const n of nodes) added.messageField(1, n);
+  added.messageField(12, encodeValueInfo(YES_NO_OUTPUT, out.elemType, [out.dims[0] ?? 'batch_size', tokenIds.length]));
+  kept.push(added.finish());
   const graphLength = kept.reduce((n, s) => n + size(s), 0);
 
   const segments: Segment[] = [];
   for (const f of layout.fields) {
     if (f.field !== 7) segments.push(f.range);
-    else segments.push(concatBytes([varint(7 * 8 + 2), varint(graphLength)]), ...kept);
+    else segments.push(new WireWriter().tag(7, WIRE_LEN).varint(graphLength).finish(), ...kept);
   }
   return { ok: true, segments, how: view.how + how, dropped };
 }

@@ -3,7 +3,7 @@
  * or through a real port. Routes never touch tensors: they validate, call the reranker facade,
  * and encode the answer.
  */
-import express, { type Request, type Response } from 'express';
+import express, { type Request, type RequestHandler, type Response } from 'express';
 import { AppError } from '../errors';
 import { registry } from '../metrics';
 import { requireApiKey } from './apiKey';
@@ -22,6 +22,8 @@ import { readJsonBody } from './body';
 import { bodyReader } from './bodyReader';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
+import { recordOf } from './requestRecord';
+import { ROUTE_PATHS, type PerMethod, type RoutePath } from './routes';
 import type { AppDeps } from './deps';
 import { UI_PATHS, uiRouter } from './ui';
 
@@ -43,41 +45,15 @@ export function createApp(deps: AppDeps): express.Express {
   // The reader checks the payload, record and memory budgets as the bytes arrive (bodyReader.ts).
   app.use(bodyReader({ maxBytes: config.maxPayloadBytes, budgets: config.budgets }));
 
+  const notReady = (res: Response): void => {
+    const err = new AppError('Unhealthy', `not ready: ${state.notReadyReason}`);
+    recordOf(res).errorType = err.errorType;
+    res.status(err.status).json(err.toJSON());
+  };
   const ping = (_req: Request, res: Response): void => {
     if (state.ready) res.status(200).end();
-    else {
-      res.locals.errorType = 'Unhealthy';
-      res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
-    }
+    else notReady(res);
   };
-  app.get('/ping', ping);
-  app.post('/ping', ping);
-
-  app.get('/health', (_req, res) => {
-    if (state.ready) res.status(200).json({ status: 'ok' });
-    else {
-      res.locals.errorType = 'Unhealthy';
-      res.status(503).json(new AppError('Unhealthy', `not ready: ${state.notReadyReason}`).toJSON());
-    }
-  });
-
-  // Batch transform asks this first; the answer tells SageMaker how to size and pace mini-batches.
-  app.get('/execution-parameters', (_req, res) => {
-    res.json({
-      MaxConcurrentTransforms: config.maxConcurrentTransforms,
-      BatchStrategy: config.batchStrategy,
-      MaxPayloadInMB: config.maxPayloadMb,
-    });
-  });
-
-  app.get('/info', (_req, res) => {
-    res.json(buildInfo(deps));
-  });
-
-  app.get('/metrics', async (_req, res) => {
-    res.setHeader('content-type', registry.contentType);
-    res.send(await registry.metrics());
-  });
 
   // The JSON-only scoring routes: a JSON body, options from the body and the custom-attributes header.
   const jsonRoute =
@@ -87,22 +63,48 @@ export function createApp(deps: AppDeps): express.Express {
       const answer = encodeJson(await handler(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))), config.budgets.maxResponseBytes);
       res.type('application/json').send(answer);
     };
-  app.post('/rerank', jsonRoute(teiRerank));
-  app.post('/predict', jsonRoute(teiPredict));
-  // Cohere's rerank API (v1 is also Jina's shape): clients switch by changing their base URL.
-  app.post('/v1/rerank', jsonRoute(cohereRerankV1));
-  app.post('/v2/rerank', jsonRoute(cohereRerankV2));
-  // Many queries against the same documents (an extension: no other API has this shape).
-  app.post('/rerank/multi', jsonRoute(multiRerank));
-
-  app.get('/openapi.json', (_req, res) => {
-    res.json(openApiDocument(deps.version));
-  });
-
-  app.post('/invocations', (req, res) => invocations(deps, req, res));
-
-  // The SageMaker runtime's InvokeEndpoint path, for local development against this container.
-  app.post('/endpoints/:name/invocations', markVariant, (req, res) => invocations(deps, req, res));
+  // Every route of routes.ts, each method with its handlers: the compiler refuses a missing or extra one.
+  const handlers: { readonly [P in RoutePath]: PerMethod<P, RequestHandler | readonly RequestHandler[]> } = {
+    '/ping': { get: ping, post: ping },
+    '/health': {
+      get: (_req, res) => {
+        if (state.ready) res.status(200).json({ status: 'ok' });
+        else notReady(res);
+      },
+    },
+    '/info': { get: (_req, res) => void res.json(buildInfo(deps)) },
+    '/metrics': {
+      get: async (_req, res) => {
+        res.setHeader('content-type', registry.contentType);
+        res.send(await registry.metrics());
+      },
+    },
+    // Batch transform asks this first; the answer tells SageMaker how to size and pace mini-batches.
+    '/execution-parameters': {
+      get: (_req, res) =>
+        void res.json({
+          MaxConcurrentTransforms: config.maxConcurrentTransforms,
+          BatchStrategy: config.batchStrategy,
+          MaxPayloadInMB: config.maxPayloadMb,
+        }),
+    },
+    '/openapi.json': { get: (_req, res) => void res.json(openApiDocument(deps.version)) },
+    '/rerank': { post: jsonRoute(teiRerank) },
+    '/predict': { post: jsonRoute(teiPredict) },
+    // Cohere's rerank API (v1 is also Jina's shape): clients switch by changing their base URL.
+    '/v1/rerank': { post: jsonRoute(cohereRerankV1) },
+    '/v2/rerank': { post: jsonRoute(cohereRerankV2) },
+    // Many queries against the same documents (an extension: no other API has this shape).
+    '/rerank/multi': { post: jsonRoute(multiRerank) },
+    '/invocations': { post: (req, res) => invocations(deps, req, res) },
+    // The SageMaker runtime's InvokeEndpoint path, for local development against this container.
+    '/endpoints/:name/invocations': { post: [markVariant, (req, res) => invocations(deps, req, res)] },
+  };
+  for (const path of ROUTE_PATHS) {
+    for (const [method, handler] of Object.entries(handlers[path]) as Array<['get' | 'post', RequestHandler | readonly RequestHandler[]]>) {
+      app[method](path, ...(Array.isArray(handler) ? handler : [handler]));
+    }
+  }
   // Matched on the raw path, not a :name pattern: a name that does not decode (%ZZ) must still get
   // the ModelError envelope of this route.
   app.use(onEndpointPath(modelErrorHandler(limit)));

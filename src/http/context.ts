@@ -7,6 +7,7 @@ import type { Budgets } from '../config';
 import { AppError } from '../errors';
 import type { Reranker, StageTimings } from '../engine/reranker';
 import type { ResultCache } from '../engine/resultCache';
+import { recordOf } from './requestRecord';
 import type { ServerState } from './state';
 
 export interface RequestContext {
@@ -16,11 +17,16 @@ export interface RequestContext {
   readonly budgets: Budgets;
   /** The payload limit in bytes (0: none): also bounds text a handler builds from the body. */
   readonly maxPayloadBytes: number;
+  /**
+   * A 422 for a request of more pairs than MAX_CLIENT_BATCH_SIZE: the one check of that limit, made
+   * here at the HTTP edge before any work per pair (building pairs, hashing them for the cache).
+   */
+  checkBatchSize(pairs: number): void;
   /** The result cache, unless it is off (RESULT_CACHE_MB=0) or the request said Cache-Control: no-cache / no-store. */
   readonly cache: ResultCache | undefined;
   /**
    * Adds a scoring call's timings to the response headers, and its pairs and tokens to the request
-   * log line and metrics (res.locals.usage); summed when a request makes several calls.
+   * log line and metrics (requestRecord.ts); summed when a request makes several calls.
    */
   addTimings(t: StageTimings, usage?: { readonly pairs: number; readonly tokens: number }): void;
 }
@@ -40,9 +46,10 @@ const TIMING_HEADERS: ReadonlyArray<[keyof StageTimings, string]> = [
   ['totalMs', 'x-total-time'],
 ];
 
-export function createContext(state: ServerState, req: Request, res: Response, limits: { budgets: Budgets; maxPayloadBytes: number }): RequestContext {
+export function createContext(state: ServerState, req: Request, res: Response, limits: { budgets: Budgets; maxPayloadBytes: number; maxClientBatchSize: number }): RequestContext {
   const reranker = requireReranker(state);
-  const signal = res.locals.abortSignal as AbortSignal;
+  const record = recordOf(res);
+  const signal = record.signal;
   const sum: Record<keyof StageTimings, number> = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
   const bypass = /\bno-(cache|store)\b/i.test(req.get('cache-control') ?? '');
   return {
@@ -51,11 +58,16 @@ export function createContext(state: ServerState, req: Request, res: Response, l
     budgets: limits.budgets,
     maxPayloadBytes: limits.maxPayloadBytes,
     cache: bypass ? undefined : state.resultCache,
+    checkBatchSize(pairs) {
+      if (pairs > limits.maxClientBatchSize) {
+        throw new AppError('Validation', `${pairs} documents is more than MAX_CLIENT_BATCH_SIZE=${limits.maxClientBatchSize}`);
+      }
+    },
     addTimings(t, usage) {
       if (usage) {
-        const u = res.locals.usage as { pairs: number; tokens: number } | undefined;
+        const u = record.usage;
         const total = { pairs: (u?.pairs ?? 0) + usage.pairs, tokens: (u?.tokens ?? 0) + usage.tokens };
-        res.locals.usage = total;
+        record.usage = total;
         // Usage for every shape, also those whose body is a bare array (TEI): what was scored.
         if (!res.headersSent) {
           res.setHeader('x-input-tokens', String(total.tokens));
@@ -66,7 +78,7 @@ export function createContext(state: ServerState, req: Request, res: Response, l
         sum[k] += t[k];
         if (!res.headersSent) res.setHeader(header, sum[k].toFixed(2));
       }
-      res.locals.timings = { ...sum };
+      record.timings = { ...sum };
     },
   };
 }

@@ -5,8 +5,16 @@
 import type { Config } from '../config';
 import type { ServerState } from './state';
 
+/** What the HTTP layer reads of the configuration (config.ts decided and checked all of it). */
+export type HttpOptions = Pick<
+  Config,
+  | 'apiKeys' | 'ui' | 'budgets' | 'maxPayloadBytes' | 'maxPayloadMb' | 'requestTimeoutMs' | 'keepAliveTimeoutMs'
+  | 'batchMode' | 'batchStrategy' | 'batchStrict' | 'maxConcurrentTransforms' | 'maxClientBatchSize'
+  | 'device' | 'intraOpThreads' | 'maxBatchTokens' | 'maxBatchRequests' | 'maxConcurrentRequests' | 'resultCacheBytes'
+>;
+
 export interface AppDeps {
-  readonly config: Config;
+  readonly config: HttpOptions;
   readonly state: ServerState;
   readonly version: string;
 }

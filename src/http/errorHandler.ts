@@ -2,6 +2,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, isAppError } from '../errors';
 import { logger } from '../log';
+import { recordOf } from './requestRecord';
 
 const log = logger('http');
 
@@ -23,7 +24,7 @@ export function errorHandler(limitBytes: number) {
   return (e: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const appErr = toAppError(e, limitBytes);
     if (appErr.status >= 500 && appErr.errorType !== 'Unhealthy') log.error('request failed', { path: req.originalUrl.split('?')[0]!.slice(0, 256), error: appErr.message });
-    res.locals.errorType = appErr.errorType;
+    recordOf(res).errorType = appErr.errorType;
     if (res.headersSent) {
       res.end();
       return;

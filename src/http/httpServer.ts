@@ -30,7 +30,7 @@ function hostRequired(app: Express) {
   };
 }
 
-export function createHttpServer(app: Express, config: Config): http.Server {
+export function createHttpServer(app: Express, config: Pick<Config, 'keepAliveTimeoutMs' | 'maxPayloadBytes' | 'budgets'>): http.Server {
   const { budgets } = config;
   const handler = hostRequired(app);
   const server = http.createServer(

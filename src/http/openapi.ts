@@ -4,7 +4,9 @@
  * process: the schemas never change at run time.
  */
 import { z } from 'zod';
+import { ERROR_TYPES, STATUS_BY_TYPE, statusesOf } from '../errors';
 import { ACCEPTED_SHAPES } from './dialects';
+import { openApiPath, ROUTE_PATHS, type PerMethod, type RoutePath } from './routes';
 import * as res from './responseSchemas';
 import * as req from './schemas';
 
@@ -30,7 +32,7 @@ const COMPONENTS = {
 type ComponentName = keyof typeof COMPONENTS;
 
 /** The request schema each JSON route validates with, by path (tests check the doc against this). */
-export const REQUEST_SCHEMAS: Readonly<Record<string, ComponentName>> = {
+export const REQUEST_SCHEMAS: Readonly<Partial<Record<RoutePath, ComponentName>>> = {
   '/rerank': 'TeiRerankRequest',
   '/predict': 'TeiPredictRequest',
   '/v1/rerank': 'CohereV1RerankRequest',
@@ -42,6 +44,8 @@ const ref = (name: ComponentName): { $ref: string } => ({ $ref: `#/components/sc
 const json = (schema: object, example?: unknown): object => ({ 'application/json': { schema, ...(example !== undefined ? { example } : {}) } });
 const errors = (...codes: number[]): Record<string, object> =>
   Object.fromEntries(codes.map((c) => [String(c), { description: 'Error', content: json(ref('Error')) }]));
+/** What a scoring route can answer (errors.ts): every error type but NotFound (no route) and Config (start-up only). */
+const REQUEST_ERRORS = statusesOf(ERROR_TYPES.filter((t) => t !== 'NotFound' && t !== 'Config'));
 
 const customAttributes = {
   name: 'X-Amzn-SageMaker-Custom-Attributes',
@@ -70,14 +74,14 @@ export const EXAMPLES = {
   MultiRerankRequest: { queries: [QUERY, 'Where is the Great Wall?'], documents: [{ id: 'wall', text: DOCS[0] }, { id: 'paris', text: DOCS[1] }], top_n: 1 },
 } as const;
 
-function post(summary: string, description: string, body: ComponentName, response: ComponentName, extraErrors: number[] = []): object {
+function post(summary: string, description: string, body: ComponentName, response: ComponentName, extraErrors: number[] = []): { post: object } {
   return {
     post: {
       summary,
       description,
       parameters: [customAttributes, cacheControl],
       requestBody: { required: true, content: json(ref(body), EXAMPLES[body as keyof typeof EXAMPLES]) },
-      responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(400, 401, 413, 415, 422, 424, 429, 503, 504, ...extraErrors) },
+      responses: { '200': { description: 'OK', content: json(ref(response)) }, ...errors(...REQUEST_ERRORS, ...extraErrors) },
     },
   };
 }
@@ -116,7 +120,7 @@ function invocationsOperation(facade: boolean): object {
       },
       ...(facade
         ? { '424': { description: 'Any container error, wrapped as SageMaker does', content: json(ref('SageMakerModelError')) } }
-        : errors(400, 401, 413, 415, 422, 424, 429, 503, 504)),
+        : errors(...REQUEST_ERRORS)),
     },
   };
 }
@@ -127,26 +131,29 @@ function build(version: string): Record<string, unknown> {
   const generated = z.toJSONSchema(registry(), { uri: (id) => `#/components/schemas/${id}`, io: 'input' }) as { schemas: Record<string, Record<string, unknown>> };
   // Each component is a plain schema object inside the document, not a standalone JSON Schema.
   const schemas = Object.fromEntries(Object.entries(generated.schemas).map(([k, v]) => [k, strip(v)]));
-  const ping = { summary: 'Health check for SageMaker: 200 with an empty body when ready', security: [], responses: { '200': { description: 'Ready' }, ...errors(503) } };
-  const open = (op: { get: object }): object => ({ get: { ...op.get, security: [] } });
+  const unhealthy = errors(STATUS_BY_TYPE.Unhealthy);
+  const ping = { summary: 'Health check for SageMaker: 200 with an empty body when ready', security: [], responses: { '200': { description: 'Ready' }, ...unhealthy } };
+  const open = (op: { get: object }): { get: object } => ({ get: { ...op.get, security: [] } });
+  // One entry per route and method of routes.ts: the compiler refuses a missing or extra one.
+  const operations: { readonly [P in RoutePath]: PerMethod<P, object> } = {
+    '/ping': { get: ping, post: ping },
+    '/health': open(get('Readiness as JSON', json(ref('Health')), unhealthy)),
+    '/info': get('Model, decided spec with evidence, device, limits, version', json(ref('Info'))),
+    '/metrics': get('Prometheus metrics', { 'text/plain': { schema: { type: 'string' } } }),
+    '/execution-parameters': open(get('Batch transform parameters', json(ref('ExecutionParameters')))),
+    '/openapi.json': get('This document', { 'application/json': { schema: { type: 'object' } } }),
+    '/rerank': post('TEI rerank', 'Ranks `texts` against `query`, best first.', 'TeiRerankRequest', 'TeiRerankResponse'),
+    '/predict': post('TEI predict', 'Scores a text, a [text, text_pair], or a batch of them.', 'TeiPredictRequest', 'TeiPredictResponse'),
+    '/v1/rerank': post('Cohere v1 / Jina rerank', 'Cohere v1 shape (also Jina\'s): string or object documents, return_documents, rank_fields.', 'CohereV1RerankRequest', 'CohereRerankResponse'),
+    '/v2/rerank': post('Cohere v2 rerank', 'Cohere v2 shape: string documents.', 'CohereV2RerankRequest', 'CohereRerankResponse'),
+    '/rerank/multi': post('Many queries, one call', 'Ranks `documents` against each of `queries`: one ranked list per query, in query order; documents are tokenized once and reused across queries.', 'MultiRerankRequest', 'MultiRerankResponse'),
+    '/invocations': { post: invocationsOperation(false) },
+    '/endpoints/:name/invocations': { post: invocationsOperation(true) },
+  };
   return {
     openapi: '3.1.0',
     info: { title: 'sagemaker-reranker', version, description: 'Cross-encoder reranker serving on Amazon SageMaker. Shapes, dialect rule and examples: docs/api.md.' },
-    paths: {
-      '/ping': { get: ping, post: ping },
-      '/health': open(get('Readiness as JSON', json(ref('Health')), errors(503))),
-      '/info': get('Model, decided spec with evidence, device, limits, version', json(ref('Info'))),
-      '/metrics': get('Prometheus metrics', { 'text/plain': { schema: { type: 'string' } } }),
-      '/execution-parameters': open(get('Batch transform parameters', json(ref('ExecutionParameters')))),
-      '/openapi.json': get('This document', { 'application/json': { schema: { type: 'object' } } }),
-      '/rerank': post('TEI rerank', 'Ranks `texts` against `query`, best first.', 'TeiRerankRequest', 'TeiRerankResponse'),
-      '/predict': post('TEI predict', 'Scores a text, a [text, text_pair], or a batch of them.', 'TeiPredictRequest', 'TeiPredictResponse'),
-      '/v1/rerank': post('Cohere v1 / Jina rerank', 'Cohere v1 shape (also Jina\'s): string or object documents, return_documents, rank_fields.', 'CohereV1RerankRequest', 'CohereRerankResponse'),
-      '/v2/rerank': post('Cohere v2 rerank', 'Cohere v2 shape: string documents.', 'CohereV2RerankRequest', 'CohereRerankResponse'),
-      '/rerank/multi': post('Many queries, one call', 'Ranks `documents` against each of `queries`: one ranked list per query, in query order; documents are tokenized once and reused across queries.', 'MultiRerankRequest', 'MultiRerankResponse'),
-      '/invocations': { post: invocationsOperation(false) },
-      '/endpoints/{name}/invocations': { post: invocationsOperation(true) },
-    },
+    paths: Object.fromEntries(ROUTE_PATHS.map((p) => [openApiPath(p), operations[p]])),
     // API_KEY: when set, every operation but the health checks needs the bearer key; when not, none does.
     security: [{ bearerAuth: [] }, {}],
     components: {

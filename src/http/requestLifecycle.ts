@@ -5,12 +5,15 @@
  */
 import { setMaxListeners } from 'node:events';
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, type ErrorType } from '../errors';
+import { AppError } from '../errors';
 import { logger } from '../log';
 import { counter, histogram } from '../metrics';
 import { traceRequest } from '../tracing/spans';
 import { failureReason } from './requestOutcome';
+import { openRecord } from './requestRecord';
+import { QUIET_PATHS, routeOfPath } from './routes';
 import type { ServerState } from './state';
+import { UI_PATHS } from './ui';
 
 const log = logger('http');
 const httpRequests = counter('reranker_http_requests_total', 'HTTP requests by route and status, every route', ['route', 'status']);
@@ -21,11 +24,6 @@ const successes = counter('reranker_request_success_total', 'Scoring requests an
 const failures = counter('reranker_request_failure_total', 'Scoring requests that failed, by reason: validation, overloaded, inference, unavailable, timeout, dropped (client left before the answer)', ['route', 'reason']);
 const requestPairs = histogram('reranker_request_pairs', 'Pairs (or long-document windows) scored per successful request', [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000]);
 
-/** Routes that are not scoring requests and log only when they fail with a 5xx. */
-const QUIET = new Set(['/ping', '/health', '/metrics']);
-/** Fixed route names for requests that failed before routing (413, 415 ...): a label must not take any path a client sends. */
-const KNOWN = new Set(['/invocations', '/rerank', '/predict', '/v1/rerank', '/v2/rerank', '/rerank/multi', '/ping', '/health', '/metrics', '/info', '/openapi.json', '/execution-parameters', '/', '/docs']);
-
 /** The path as sent: req.path is relative to a mount point while a mounted handler runs. */
 function pathOf(req: Request): string {
   return req.originalUrl.split('?')[0]!;
@@ -34,18 +32,10 @@ function pathOf(req: Request): string {
 function routeOf(req: Request): string {
   const routed = (req.route as { path?: unknown } | undefined)?.path;
   if (typeof routed === 'string') return routed;
+  // Failed before routing (413, 415 ...): a fixed route name, never any path a client sends.
   const path = pathOf(req);
-  if (KNOWN.has(path)) return path;
-  if (/^\/endpoints\/[^/]+\/invocations$/.test(path)) return '/endpoints/:name/invocations';
-  return 'other';
+  return routeOfPath(path) ?? (UI_PATHS.has(path) ? path : 'other');
 }
-
-/** What the handlers put in res.locals for the request line and the metrics (context.ts). */
-interface Usage {
-  readonly pairs: number;
-  readonly tokens: number;
-}
-type Timings = Partial<Record<'tokenizationMs' | 'queueMs' | 'inferenceMs' | 'totalMs', number>>;
 
 const ms = (v: number | undefined): number | undefined => (v === undefined ? undefined : Number(v.toFixed(2)));
 
@@ -57,8 +47,9 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
     // signal and stops listening when it ends: past Node's default of 10 that is not a leak, so
     // no MaxListenersExceededWarning on stderr.
     setMaxListeners(0, controller.signal);
-    res.locals.abortSignal = controller.signal;
-    const counted = !QUIET.has(req.path);
+    // What the handlers add for the request line and the metrics (requestRecord.ts).
+    const record = openRecord(res, controller.signal);
+    const counted = !QUIET_PATHS.has(req.path);
     if (state.phase === 'draining') res.setHeader('connection', 'close');
     if (counted) state.inFlight++;
 
@@ -79,16 +70,14 @@ export function requestLifecycle(state: ServerState, requestTimeoutMs: number) {
       httpRequests.inc({ route, status: String(status) });
       latency.observe({ route }, seconds);
 
-      const timings = res.locals.timings as Timings | undefined;
-      const usage = res.locals.usage as Usage | undefined;
+      const { timings, usage, errorType } = record;
       if (timings) {
-        stage.observe({ stage: 'tokenization' }, (timings.tokenizationMs ?? 0) / 1000);
-        stage.observe({ stage: 'queue' }, (timings.queueMs ?? 0) / 1000);
-        stage.observe({ stage: 'inference' }, (timings.inferenceMs ?? 0) / 1000);
-        stage.observe({ stage: 'total' }, (timings.totalMs ?? 0) / 1000);
+        stage.observe({ stage: 'tokenization' }, timings.tokenizationMs / 1000);
+        stage.observe({ stage: 'queue' }, timings.queueMs / 1000);
+        stage.observe({ stage: 'inference' }, timings.inferenceMs / 1000);
+        stage.observe({ stage: 'total' }, timings.totalMs / 1000);
       }
 
-      const errorType = res.locals.errorType as ErrorType | undefined;
       const scoring = req.method === 'POST' && counted;
       const reason = failureReason({ finished, status: res.statusCode, errorType });
       if (scoring) {

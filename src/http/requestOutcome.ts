@@ -2,7 +2,7 @@
  * How a finished request is counted: success, or failure with one reason from a short, fixed list
  * (a metric label must not grow with every new error message). Pure, so the table is unit-tested.
  */
-import type { ErrorType } from '../errors';
+import { ERROR_TYPES, STATUS_BY_TYPE, type ErrorType } from '../errors';
 
 export type FailureReason = 'unauthorized' | 'validation' | 'overloaded' | 'inference' | 'unavailable' | 'timeout' | 'dropped';
 
@@ -30,6 +30,12 @@ const REASON_BY_TYPE: Readonly<Record<ErrorType, FailureReason>> = Object.freeze
   Timeout: 'timeout',
 });
 
+/**
+ * A status answered without an AppError (none today: /ping and /health name theirs) counts as the
+ * error types that answer with that status (errors.ts); they agree on one reason (unit-tested).
+ */
+const REASON_BY_STATUS: ReadonlyMap<number, FailureReason> = new Map(ERROR_TYPES.map((t) => [STATUS_BY_TYPE[t], REASON_BY_TYPE[t]]));
+
 export interface FinishedRequest {
   /** Whether the whole response was written before the connection closed. */
   readonly finished: boolean;
@@ -42,10 +48,8 @@ export interface FinishedRequest {
 export function failureReason(r: FinishedRequest): FailureReason | undefined {
   if (!r.finished) return 'dropped';
   if (r.errorType !== undefined) return REASON_BY_TYPE[r.errorType] ?? 'inference';
-  // Statuses that name their reason even when no AppError went through the error handler
-  // (/ping and /health answer 503 themselves while loading or draining).
-  if (r.status === 503) return 'unavailable';
-  if (r.status === 504) return 'timeout';
+  const byStatus = REASON_BY_STATUS.get(r.status);
+  if (byStatus !== undefined) return byStatus;
   if (r.status >= 500) return 'inference';
   if (r.status >= 400) return 'validation';
   return undefined;

@@ -3,6 +3,7 @@
  * these say what clients get). Request schemas live in schemas.ts, where they also validate.
  */
 import { z } from 'zod';
+import { describeStatuses, ERROR_TYPES, type ErrorType } from '../errors';
 
 const chunk = z
   .object({ start: z.number().int(), end: z.number().int() })
@@ -71,9 +72,9 @@ export const hfPairsResponse = z
 export const errorResponse = z
   .object({
     error: z.string(),
-    error_type: z.enum(['Empty', 'Unauthorized', 'PayloadTooLarge', 'UnsupportedMediaType', 'Validation', 'Tokenizer', 'Backend', 'Overloaded', 'Unhealthy', 'Timeout', 'NotFound', 'Model', 'Artifact', 'Config']),
+    error_type: z.enum(ERROR_TYPES as [ErrorType, ...ErrorType[]]),
   })
-  .describe('Every error: 400 Empty, 401 Unauthorized, 404 NotFound, 413 PayloadTooLarge, 415 UnsupportedMediaType, 422 Validation, 424 Model/Backend, 429 Overloaded, 503 Unhealthy, 504 Timeout.');
+  .describe(`Every error: ${describeStatuses()}.`);
 
 export const sagemakerModelError = z
   .object({

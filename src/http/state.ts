@@ -4,15 +4,13 @@
  */
 import type { Reranker } from '../engine/reranker';
 import type { ResultCache } from '../engine/resultCache';
+import type { ResolvedModel } from '../artifacts/resolveModel';
 import type { ModelFiles, ModelSpec } from '../modelSpec/types';
 
 export type Phase = 'starting' | 'resolving' | 'loading' | 'warming' | 'ready' | 'draining' | 'failed';
 
-export interface ModelSource {
-  readonly dir: string;
-  readonly source: string;
-  readonly reason: string;
-  readonly uri?: string;
+/** The resolved model folder (artifacts/resolveModel.ts) and whether it is the built-in demo. */
+export interface ServedModel extends ResolvedModel {
   readonly demo: boolean;
 }
 
@@ -22,7 +20,7 @@ export class ServerState {
   spec: ModelSpec | undefined;
   /** Which files the model folder's reader used, and every .onnx it found (for /info). */
   files: { readonly read: ModelFiles['paths']; readonly onnxFiles: ModelFiles['onnxFiles'] } | undefined;
-  model: ModelSource | undefined;
+  model: ServedModel | undefined;
   failure: string | undefined;
   /** SHA-256 (hex) of the ONNX file being served: /info shows it, the result cache keys on it. */
   modelSha256: string | undefined;

@@ -4,7 +4,6 @@
  * which file and field decided its value; a refusal is a result, not an exception, so inspect can
  * print it and the server can stop with one clear line.
  */
-import { AppError } from '../errors';
 import { decideActivation } from './decideActivation';
 import { decideFamily } from './decideFamily';
 import { decideInputs } from './decideInputs';
@@ -17,7 +16,6 @@ import { Notes } from './notes';
 import type { ModelFiles, ModelSpec, SpecOverrides, SpecResult } from './types';
 
 export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): SpecResult {
-  checkOverrides(overrides);
   const notes = new Notes();
   const refuse = (reason: string): SpecResult =>
     deepFreeze({ ok: false as const, reason, evidence: notes.evidence, warnings: notes.warnings });
@@ -73,19 +71,6 @@ export function buildSpec(files: ModelFiles, overrides: SpecOverrides = {}): Spe
     warnings: notes.warnings,
   };
   return deepFreeze({ ok: true as const, spec });
-}
-
-/** Overrides arrive validated from config.ts; this guards other callers (tests, inspect flags). */
-function checkOverrides(o: SpecOverrides): void {
-  if (o.maxInputLength !== undefined && !(Number.isInteger(o.maxInputLength) && o.maxInputLength >= 2)) {
-    throw new AppError('Config', `invalid MAX_INPUT_LENGTH=${o.maxInputLength}: expected an integer >= 2`);
-  }
-  if (o.task !== undefined && o.task !== 'reranker' && o.task !== 'classifier') {
-    throw new AppError('Config', `invalid MODEL_TASK=${String(o.task)}: expected reranker or classifier`);
-  }
-  if (o.activation !== undefined && !['sigmoid', 'softmax', 'identity', 'tanh'].includes(o.activation)) {
-    throw new AppError('Config', `invalid ACTIVATION=${String(o.activation)}: expected sigmoid, softmax, identity or tanh`);
-  }
 }
 
 export function deepFreeze<T>(value: T): T {

@@ -8,8 +8,10 @@ import type { DecoderFiles, DecoderInputs, YesNoSpec } from './yesNoTypes';
 import type { PairTemplate } from '../tokenize/pairTemplate';
 import type { Variant, VariantChoice } from './variants';
 
-export type Task = 'reranker' | 'classifier';
-export type Activation = 'sigmoid' | 'softmax' | 'identity' | 'tanh';
+export const TASKS = ['reranker', 'classifier'] as const;
+export type Task = (typeof TASKS)[number];
+export const ACTIVATIONS = ['sigmoid', 'softmax', 'identity', 'tanh'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
 
 /** One tensor the ONNX graph declares. dims: numbers for fixed sizes, strings for symbolic ones. */
 export interface GraphTensor {

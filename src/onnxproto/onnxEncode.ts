@@ -1,6 +1,6 @@
 /**
- * Encoders for the few ONNX messages a graph rewrite creates: NodeProto, TensorProto (raw_data),
- * AttributeProto and OperatorSetIdProto. Field numbers are those of onnx/onnx.proto, stable since
+ * Encoders for the few ONNX messages a graph rewrite creates (the quantizer, the yes/no head rewrite):
+ * NodeProto, TensorProto (raw_data), AttributeProto, ValueInfoProto and OperatorSetIdProto. Field numbers are those of onnx/onnx.proto, stable since
  * IR version 3; everything a rewrite does not create is copied from the source model verbatim.
  */
 import { WireWriter } from './wireWriter';
@@ -47,6 +47,14 @@ export function encodeTensor(name: string, dataType: number, dims: readonly numb
   const w = new WireWriter();
   if (dims.length) w.packedInt64Field(1, dims);
   return w.varintField(2, dataType).stringField(8, name).bytesField(9, raw);
+}
+
+/** ValueInfoProto of a tensor: name 1, type 2 -> tensor_type 1 -> elem_type 1, shape 2 -> dim 1 (dim_value 1 | dim_param 2). */
+export function encodeValueInfo(name: string, elemType: number, dims: ReadonlyArray<number | string>): WireWriter {
+  const shape = new WireWriter();
+  for (const d of dims) shape.messageField(1, typeof d === 'number' ? new WireWriter().varintField(1, d) : new WireWriter().stringField(2, d));
+  const tensorType = new WireWriter().varintField(1, elemType).messageField(2, shape);
+  return new WireWriter().stringField(1, name).messageField(2, new WireWriter().messageField(1, tensorType));
 }
 
 /** OperatorSetIdProto: domain (1), version (2). */

@@ -9,9 +9,8 @@
  * one, not for all of it; and the queued tasks of a request whose client left or whose deadline
  * passed are dropped when its signal fires, so it stops using tokenizer time.
  */
-import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { AppError, messageOf } from '../errors';
+import { startWorker, type TypedWorker } from '../workerThread';
 import { concatChunks, concatPacked } from './packPairs';
 import type { PromptTemplate } from './promptTemplates';
 import type { PromptIds } from './promptEncoder';
@@ -39,8 +38,6 @@ function abortReason(signal: AbortSignal): Error {
   return r instanceof Error ? r : new AppError('Timeout', 'the request was cancelled');
 }
 
-const WORKER_FILE = path.join(__dirname, 'tokenizeWorker' + path.extname(__filename));
-
 /** Tasks a worker holds at once: one running and one ready to start. */
 const PER_WORKER = 2;
 
@@ -64,21 +61,13 @@ interface Pending {
   readonly reject: (e: Error) => void;
 }
 
+type Worker = TypedWorker<ToWorker>;
+
 interface Slot {
   worker: Worker;
   readonly outstanding: Map<number, Pending>;
   /** Pairs sent and not yet answered: the load used to pick a worker. */
   load: number;
-}
-
-function startWorker(init: WorkerInit): Worker {
-  // Under tsx (tests, dev) Node 20 does not apply tsx's loader inside workers, so a .ts worker
-  // is started through tsx's CommonJS register hook; the compiled .js needs nothing.
-  if (WORKER_FILE.endsWith('.ts')) {
-    const boot = `require(${JSON.stringify(require.resolve('tsx/cjs'))}); require(${JSON.stringify(WORKER_FILE)});`;
-    return new Worker(boot, { eval: true, workerData: init });
-  }
-  return new Worker(WORKER_FILE, { workerData: init });
 }
 
 export class TokenizerPool {
@@ -226,7 +215,7 @@ export class TokenizerPool {
 
   /** Starts one worker; resolves when its tokenizer is loaded. */
   private spawn(): Promise<Slot> {
-    const slot: Slot = { worker: startWorker(this.init), outstanding: new Map(), load: 0 };
+    const slot: Slot = { worker: startWorker<ToWorker>(__filename, 'tokenizeWorker', this.init), outstanding: new Map(), load: 0 };
     this.workers.add(slot.worker);
     return new Promise<Slot>((resolve, reject) => {
       let ready = false;

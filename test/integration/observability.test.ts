@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { makeWorkload } from '../../bench/workload';
+import { makeWorkload } from '../../scripts/dev/workload';
 import { ensureModel } from '../helpers/models';
 import { sampleValue, scrape, waitFor, type Samples } from '../helpers/metrics';
 import { postJson, startServer, type TestServer } from '../helpers/server';

@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { makeWorkload } from '../../bench/workload';
+import { makeWorkload } from '../../scripts/dev/workload';
 import { ensureModel } from '../helpers/models';
 import { metric, waitFor } from '../helpers/metrics';
 import { postJson, startServer, type TestServer } from '../helpers/server';

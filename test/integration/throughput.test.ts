@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { makeWorkload } from '../../bench/workload';
+import { makeWorkload } from '../../scripts/dev/workload';
 import { ensureModel } from '../helpers/models';
 import { metric, waitFor } from '../helpers/metrics';
 import { postJson, rerankRawScores as scores, startServer, type TestServer } from '../helpers/server';

@@ -1,7 +1,8 @@
 /**
  * No import loops in src/, between files (type-only imports included) or between folders: shared
  * shapes live in type-only modules (http/deps.ts, engine/scoreTypes.ts, batching/tensors.ts,
- * tokenize/tokenizerFiles.ts) so that dependencies point one way. Reads the TypeScript sources.
+ * tokenize/tokenizerFiles.ts) so that dependencies point one way; bench/ and test/ share helpers
+ * through scripts/dev/, never importing each other. Reads the TypeScript sources.
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -71,4 +72,35 @@ test('folders of src/ depend on each other one way only', () => {
     }
   }
   assert.deepEqual(loops(folders), [], JSON.stringify(Object.fromEntries(folders)));
+});
+
+/** Relative imports of every .ts file under a top-level folder, resolved to repository paths. */
+function importsUnder(folder: string): Array<[string, string]> {
+  const dir = path.join(ROOT, folder);
+  const out: Array<[string, string]> = [];
+  for (const rel of (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'))) {
+    const file = path.join(dir, rel);
+    for (const m of fs.readFileSync(file, 'utf8').matchAll(/(?:import|export)\s[^;]*?from\s+'(\.[^']+)'/g)) {
+      out.push([path.relative(ROOT, file), path.relative(ROOT, path.resolve(path.dirname(file), m[1]!))]);
+    }
+  }
+  return out;
+}
+
+test('benchmarks and tests do not import each other (shared helpers live in scripts/dev/)', () => {
+  const crossing = [
+    ...importsUnder('bench').filter(([, to]) => to.split(path.sep)[0] === 'test'),
+    ...importsUnder('test').filter(([, to]) => to.split(path.sep)[0] === 'bench'),
+  ];
+  assert.ok(importsUnder('bench').some(([, to]) => to.startsWith(path.join('scripts', 'dev'))), 'bench/ reads its helpers from scripts/dev/');
+  assert.deepEqual(crossing.map(([from, to]) => `${from} -> ${to}`), []);
+});
+
+test('scoring finishes in one place: only engine/reranker.ts applies the activation; MAX_CLIENT_BATCH_SIZE is enforced only at the HTTP edge', () => {
+  const graph = importGraph();
+  const importers = [...graph].filter(([, deps]) => deps.includes(path.join('engine', 'activation.ts'))).map(([f]) => f);
+  assert.deepEqual(importers, [path.join('engine', 'reranker.ts')]);
+  const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts'));
+  const refusing = files.filter((f) => fs.readFileSync(path.join(SRC, f), 'utf8').includes('more than MAX_CLIENT_BATCH_SIZE'));
+  assert.deepEqual(refusing, [path.join('http', 'context.ts')]);
 });

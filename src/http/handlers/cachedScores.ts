@@ -24,8 +24,6 @@ const NO_TIME = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
 export async function cachedScores(ctx: RequestContext, pairs: readonly TextPair[], key: ScoreKey, width: number, engine: Engine): Promise<Scores> {
   const cache = ctx.cache;
   if (!cache) return engine([...pairs]);
-  // Before hashing every pair: a request the engine would refuse anyway costs no main-thread time.
-  ctx.reranker.checkRequestSize(pairs.length);
   const keys = pairs.map(([q, d]) => cache.key(q, d, key));
   const found = keys.map((k) => cache.get(k));
   const missing: number[] = [];

@@ -6,7 +6,6 @@
  * A single `{"text", "text_pair"}` object gives a single result, as the pipeline does.
  * Only on /invocations: /predict keeps TEI's shape.
  */
-import { activate } from '../../engine/activation';
 import type { Activation } from '../../modelSpec/types';
 import type { TextPair } from '../../tokenize/types';
 import type { RequestContext } from '../context';
@@ -33,10 +32,8 @@ export async function hfPairs(ctx: RequestContext, body: unknown, attributes: Bo
   const params = req.parameters;
   const truncation = params?.truncation === undefined ? undefined : params.truncation === true || params.truncation === 'longest_first';
   const opts = resolveOptions({ ...req, truncate: req.truncate ?? truncation }, attributes);
-  // Logits first, then the requested function: function_to_apply may differ from the model's own.
-  const { scores: logits, numLabels } = await scorePairs(ctx, pairs, { ...opts, rawScores: true });
-  const fn: Activation = params?.function_to_apply ? ACTIVATION[params.function_to_apply] : opts.rawScores ? 'identity' : ctx.reranker.spec.activation;
-  const scores = activate(Float32Array.from(logits), numLabels, fn);
+  // function_to_apply may differ from the model's own activation.
+  const { scores, numLabels } = await scorePairs(ctx, pairs, opts, params?.function_to_apply ? ACTIVATION[params.function_to_apply] : undefined);
   const labels = ctx.reranker.spec.labels;
   const rows = pairs.map((_, i) => {
     const row: LabelScore[] = [];

@@ -30,7 +30,7 @@ export async function multiRerank(ctx: RequestContext, body: unknown, attributes
   if (req.documents.length === 0) throw new AppError('Empty', '`documents` is empty: send at least one document to rerank');
   requireRerankerTask(ctx);
   // The cross product is refused from its two counts, before any document text or pair is built.
-  ctx.reranker.checkRequestSize(req.queries.length * req.documents.length);
+  ctx.checkBatchSize(req.queries.length * req.documents.length);
   const texts = await documentTexts(req.documents, req.rank_fields, ctx);
   const documents = req.documents.map((d) => (typeof d === 'string' ? { text: d } : d));
   const opts = resolveOptions({ ...req, return_text: req.return_documents }, attributes);

@@ -9,6 +9,7 @@
  */
 import type { NextFunction, Request, Response } from 'express';
 import { toAppError } from '../errorHandler';
+import { recordOf } from '../requestRecord';
 
 /** InvokeEndpoint returns the variant that answered; a local container is the only one. */
 export function markVariant(_req: Request, res: Response, next: NextFunction): void {
@@ -19,7 +20,7 @@ export function markVariant(_req: Request, res: Response, next: NextFunction): v
 export function modelErrorHandler(limitBytes: number) {
   return (e: unknown, req: Request, res: Response, _next: NextFunction): void => {
     const err = toAppError(e, limitBytes);
-    res.locals.errorType = err.errorType;
+    recordOf(res).errorType = err.errorType;
     if (res.headersSent) {
       res.end();
       return;

@@ -3,7 +3,6 @@
  * optional cut to a token budget (max_tokens_per_doc), then either ordinary pairs truncated to the
  * model window, or overlapping windows with the best one winning (long_documents=chunk).
  */
-import { activate } from '../../engine/activation';
 import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import type { RequestOptions } from '../options';
@@ -34,6 +33,7 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
   if (long.return_chunk_offsets && !chunk) {
     throw new AppError('Validation', 'return_chunk_offsets needs long_documents="chunk" (with truncation there is no chunk to point at)');
   }
+  ctx.checkBatchSize(docs.length);
   const texts = long.max_tokens_per_doc !== undefined ? await ctx.reranker.truncateDocuments(docs, long.max_tokens_per_doc, ctx.signal) : docs;
   const pairs = texts.map((t) => [query, t] as const);
   if (!chunk) {
@@ -55,7 +55,7 @@ export async function scoreDocuments(ctx: RequestContext, query: string, docs: r
   });
   const units = r.windows!.reduce((n, w) => n + w, 0);
   const tokens = r.pairTokens.reduce((n, t) => n + t, 0);
-  const scores = opts.rawScores ? Float64Array.from(r.logits) : activate(r.logits, 1, spec.activation);
+  const scores = ctx.reranker.scores(r.logits, 1, { raw: opts.rawScores });
   if (!long.return_chunk_offsets) return { scores, units, tokens };
   return { scores, units, tokens, chunks: r.spans!.map(([start, end]) => ({ start, end })) };
 }

@@ -6,8 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { mulberry32 } from '../scripts/onnx/prng';
-import { bertTokenizerDir } from '../test/helpers/paths';
+import { mulberry32 } from '../onnx/prng';
+import { bertTokenizerDir } from './paths';
 
 export interface BenchRequest {
   readonly query: string;

@@ -1,6 +1,8 @@
 /**
- * SCORE_TOKENS, PROMPT_TEMPLATE and INSTRUCTION as SpecOverrides: the template file is read and
- * parsed here (start-up IO), so buildSpec stays pure.
+ * The overrides of the spec's decisions, built in one place for `serve` (from the environment,
+ * already checked by config.ts) and `inspect` (from its flags, checked by cli.ts): MODEL_TASK,
+ * MAX_INPUT_LENGTH, ACTIVATION, SCORE_TOKENS, PROMPT_TEMPLATE and INSTRUCTION. The template file
+ * is read and parsed here (start-up IO), so buildSpec stays pure and checks nothing again.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
@@ -9,8 +11,13 @@ import { AppError, messageOf } from '../errors';
 import { parseScoreTemplate } from '../tokenize/promptTemplates';
 import type { SpecOverrides } from './types';
 
-export async function decoderOverrides(config: Pick<Config, 'scoreTokensOverride' | 'promptTemplateFile' | 'instructionOverride'>): Promise<Partial<SpecOverrides>> {
+export type OverrideOptions = Pick<Config, 'taskOverride' | 'maxInputLengthOverride' | 'activationOverride' | 'scoreTokensOverride' | 'promptTemplateFile' | 'instructionOverride'>;
+
+export async function specOverrides(config: OverrideOptions): Promise<SpecOverrides> {
   const out: { -readonly [K in keyof SpecOverrides]?: SpecOverrides[K] } = {};
+  if (config.taskOverride) out.task = config.taskOverride;
+  if (config.maxInputLengthOverride !== undefined) out.maxInputLength = config.maxInputLengthOverride;
+  if (config.activationOverride) out.activation = config.activationOverride;
   if (config.scoreTokensOverride) out.scoreTokens = config.scoreTokensOverride;
   if (config.instructionOverride !== undefined) out.instruction = config.instructionOverride;
   if (config.promptTemplateFile) {
