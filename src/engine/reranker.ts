@@ -94,9 +94,10 @@ export class Reranker {
     try {
       const chunks: Promise<void>[] = [];
       for (let start = 0; start < pairs.length; start += CHUNK) {
+        // Queuing tens of thousands of pairs is itself main-thread work: let /ping in now and then.
+        if (start > 0 && start % (CHUNK * 64) === 0) await new Promise((r) => setImmediate(r));
         const slice = pairs.slice(start, start + CHUNK);
-        chunks.push(
-          this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
+        const chunk = this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
             tokenizedAt = Math.max(tokenizedAt, performance.now());
             const items = unpack(packed, start);
             for (const it of items) {
@@ -105,8 +106,10 @@ export class Reranker {
             }
             truncated += packed.truncated.reduce((n, t) => n + t, 0);
             this.scheduler.add(id, items);
-          }),
-        );
+          });
+        // Handled below (allSettled); caught now so a failure while the loop yields is not unhandled.
+        chunk.catch(() => undefined);
+        chunks.push(chunk);
       }
       const settled = await Promise.allSettled(chunks);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
