@@ -30,8 +30,9 @@ function plainObject(v: object): v is Record<string, unknown> {
 /**
  * One JSON value, exactly JSON.stringify's text, built in slices: JSON.stringify of a 60,000-item
  * answer held the event loop for 15 to 50 ms in one go. Large arrays are encoded an element at a
- * time (each element with JSON.stringify), and plain objects around them key by key, so any array
- * of the answer, however deep (Cohere's results, /rerank/multi's per-query results), is sliced.
+ * time (each element with JSON.stringify), and plain objects around them key by key, so the large
+ * arrays of every answer shape (TEI's list, Cohere's results, /rerank/multi's results of up to 64
+ * queries) are sliced; an element of a long array is bounded by the request size over its length.
  */
 export async function encodeJsonSliced(value: unknown, maxBytes: number, slicer: Slicer): Promise<string> {
   const parts: string[] = [];
@@ -47,7 +48,8 @@ export async function encodeJsonSliced(value: unknown, maxBytes: number, slicer:
       for (let i = 0; i < v.length; i++) {
         if (i > 0) push(',');
         const el: unknown = v[i];
-        if (el !== null && typeof el === 'object' && (Array.isArray(el) ? el.length > SLICED_ARRAY : plainObject(el))) await write(el);
+        // Elements are small (an answer item), or bounded by the request size over the array's length.
+        if (Array.isArray(el) && el.length > SLICED_ARRAY) await write(el);
         else push(JSON.stringify(el) ?? 'null');
         if ((i & 255) === 255) await slicer.tick();
       }
