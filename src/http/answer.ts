@@ -43,13 +43,15 @@ export async function encodeJsonSliced(value: unknown, maxBytes: number, slicer:
     parts.push(s);
   };
   const write = async (v: unknown): Promise<void> => {
-    if (Array.isArray(v) && v.length > SLICED_ARRAY) {
+    if (Array.isArray(v)) {
+      const long = v.length > SLICED_ARRAY;
       push('[');
       for (let i = 0; i < v.length; i++) {
         if (i > 0) push(',');
         const el: unknown = v[i];
-        // Elements are small (an answer item), or bounded by the request size over the array's length.
-        if (Array.isArray(el) && el.length > SLICED_ARRAY) await write(el);
+        // A short array's elements are walked (they may hold long arrays: /rerank/multi's results);
+        // a long array's are answer items, each small, or bounded by the request size over its length.
+        if (!long || (Array.isArray(el) && el.length > SLICED_ARRAY)) await write(el);
         else push(JSON.stringify(el) ?? 'null');
         if ((i & 255) === 255) await slicer.tick();
       }

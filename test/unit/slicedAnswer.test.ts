@@ -53,6 +53,8 @@ test('encodeJsonSliced is exactly JSON.stringify', async () => {
     big,
     { id: 'x', results: big, meta: { a: 1, f: () => 1, u: undefined }, when: new Date(0) },
     { results: Array.from({ length: 100 }, (_, q) => ({ query_index: q, results: big.slice(0, 70) })) },
+    { results: Array.from({ length: 8 }, (_, q) => ({ query_index: q, results: big })) },
+    [[big, [undefined, () => 1, new Date(5)]], { a: [1, [2, [3]]] }],
     Array.from({ length: 70 }, () => big.slice(0, 80)),
     [1, 'a', null, undefined, NaN, Infinity],
     Array.from({ length: 100 }, (_, i) => (i % 3 === 0 ? undefined : i % 3 === 1 ? () => i : Symbol('s'))),
