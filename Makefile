@@ -12,7 +12,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-int8 bench-quick bench-multi bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-int8 bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -63,6 +63,11 @@ soak: build models
 # Many queries in one call (POST /rerank/multi) vs 8 separate requests; writes bench/multiQuery.json.
 bench-multi: build
 	$(NODE) dist/bench/multiQuery.js
+
+# Slowest /ping while one hostile-sized request is parsed, tokenized and answered (issue 11's 100 ms
+# target); writes bench/pingStall.json.
+bench-ping: build
+	$(NODE) dist/bench/pingStall.js $(PING_ARGS)
 
 # S3 download: this downloader vs one plain GetObject (and one with inline MD5), against s3rver.
 bench-s3: build

@@ -20,6 +20,27 @@ import type { YesNoGraphInfo } from './yesNoGraph';
 
 /** Pairs per tokenization task: small enough to overlap with inference, big enough to amortize. */
 const CHUNK = 32;
+/**
+ * Characters per tokenization task at most (but one pair at least): a decoder's 8,192-char
+ * instruction is in every pair's prompt, and 32 of them made tasks of a second or more that every
+ * other request waited behind. A pair's own text counts up to PAIR_CHARS: truncation tokenizes
+ * only the start of a longer text (splitTokenizer.ts).
+ */
+const TASK_CHARS = 64 * 1024;
+const PAIR_CHARS = 16 * 1024;
+
+/** Where the task starting at pair `start` ends: up to CHUNK pairs and TASK_CHARS characters. */
+function taskEnd(pairs: readonly TextPair[], start: number, extra: number): number {
+  let end = start;
+  let chars = 0;
+  while (end < pairs.length && end - start < CHUNK) {
+    const [q, d] = pairs[end]!;
+    chars += Math.min(PAIR_CHARS, q.length + (d?.length ?? 0)) + extra;
+    if (chars > TASK_CHARS && end > start) break;
+    end++;
+  }
+  return end;
+}
 
 export class Reranker {
   private readonly permits: Permits;
@@ -94,10 +115,13 @@ export class Reranker {
     const pairTokens = new Int32Array(pairs.length);
     try {
       const chunks: Promise<void>[] = [];
-      for (let start = 0; start < pairs.length; start += CHUNK) {
-        const slice = pairs.slice(start, start + CHUNK);
-        chunks.push(
-          this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
+      const extra = opts.instruction?.length ?? 0;
+      for (let start = 0, end = 0, tasks = 0; start < pairs.length; start = end, tasks++) {
+        // Queuing tens of thousands of pairs is itself main-thread work: let /ping in now and then.
+        if (tasks > 0 && tasks % 64 === 0) await new Promise((r) => setImmediate(r));
+        end = taskEnd(pairs, start, extra);
+        const slice = pairs.slice(start, end);
+        const chunk = this.tokenizer.encodePairs(slice, enc, opts.signal).then((packed) => {
             tokenizedAt = Math.max(tokenizedAt, performance.now());
             const items = queueItems(packed, start);
             for (const it of items) {
@@ -106,8 +130,10 @@ export class Reranker {
             }
             truncated += packed.truncated.reduce((n, t) => n + t, 0);
             this.scheduler.add(id, items);
-          }),
-        );
+          });
+        // Handled below (allSettled); caught now so a failure while the loop yields is not unhandled.
+        chunk.catch(() => undefined);
+        chunks.push(chunk);
       }
       const settled = await Promise.allSettled(chunks);
       const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');

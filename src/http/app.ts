@@ -17,8 +17,9 @@ import { teiRerank } from './handlers/teiRerank';
 import { invocations } from './invocations';
 import { buildInfo } from './info';
 import { openApiDocument } from './openapi';
-import { encodeJson } from './answer';
+import { encodeJsonSliced } from './answer';
 import { readJsonBody } from './body';
+import { Slicer } from './slices';
 import { bodyReader } from './bodyReader';
 import { parseCustomAttributes, type BodyOptions } from './options';
 import { requestLifecycle } from './requestLifecycle';
@@ -60,7 +61,9 @@ export function createApp(deps: AppDeps): express.Express {
     (handler: (ctx: RequestContext, body: unknown, attributes: BodyOptions) => Promise<unknown>) =>
     async (req: Request, res: Response): Promise<void> => {
       const ctx = createContext(state, req, res, config);
-      const answer = encodeJson(await handler(ctx, readJsonBody(req), parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))), config.budgets.maxResponseBytes);
+      const slicer = new Slicer(ctx.signal);
+      const body = await readJsonBody(req, slicer);
+      const answer = await encodeJsonSliced(await handler(ctx, body, parseCustomAttributes(req.get('x-amzn-sagemaker-custom-attributes'))), config.budgets.maxResponseBytes, slicer);
       res.type('application/json').send(answer);
     };
   // Every route of routes.ts, each method with its handlers: the compiler refuses a missing or extra one.

@@ -14,6 +14,7 @@ import { TextDecoder } from 'node:util';
 import type { Request } from 'express';
 import { AppError } from '../errors';
 import { baseType, requestFormat } from './media';
+import type { Slicer } from './slices';
 
 export const MAX_JSON_DEPTH = 128;
 
@@ -117,32 +118,71 @@ export function bodyText(req: Request): string {
   return d.text;
 }
 
-/** True when arrays/objects nest deeper than `max` (strings and escapes skipped). Linear, no recursion. */
-export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++;
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) inString = true;
-    else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) depth--;
+/** Scans JSON text for nesting depth, a piece at a time (strings and escapes skipped). Linear, no recursion. */
+class DepthScan {
+  private depth = 0;
+  private inString = false;
+  /** Where the scan goes on (an escape at the end of one piece skips the first char of the next). */
+  private at = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** Scans text up to `end`; true as soon as the depth passes max. */
+  until(text: string, end: number): boolean {
+    let i = this.at;
+    for (; i < end; i++) {
+      const c = text.charCodeAt(i);
+      if (this.inString) {
+        if (c === 0x5c) i++;
+        else if (c === 0x22) this.inString = false;
+      } else if (c === 0x22) this.inString = true;
+      else if (c === 0x5b || c === 0x7b) {
+        if (++this.depth > this.max) return true;
+      } else if (c === 0x5d || c === 0x7d) this.depth--;
+    }
+    this.at = i;
+    return false;
   }
-  return false;
 }
 
-export function parseJson(text: string, what = 'request body'): unknown {
-  if (jsonTooDeep(text)) {
-    throw new AppError('Validation', `${what} is nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects; no accepted shape needs more than a few`);
-  }
+/** True when arrays/objects nest deeper than `max`. */
+export function jsonTooDeep(text: string, max = MAX_JSON_DEPTH): boolean {
+  return new DepthScan(max).until(text, text.length);
+}
+
+/** Characters scanned between two slice checks. */
+const SCAN_STEP = 256 * 1024;
+
+function tooDeepError(what: string): AppError {
+  return new AppError('Validation', `${what} is nested deeper than ${MAX_JSON_DEPTH} levels of arrays and objects; no accepted shape needs more than a few`);
+}
+
+function parseChecked(text: string, what: string): unknown {
   try {
     return JSON.parse(text) as unknown;
   } catch (e) {
     throw new AppError('Validation', `${what} is not valid JSON: ${(e as Error).message}`);
   }
+}
+
+export function parseJson(text: string, what = 'request body'): unknown {
+  if (jsonTooDeep(text)) throw tooDeepError(what);
+  return parseChecked(text, what);
+}
+
+/**
+ * parseJson for whole bodies: the depth scan runs in slices. JSON.parse itself is one call; at the
+ * 6 MB payload limit it takes 10 to 35 ms on a loaded 2-core machine (docs/BENCHMARKS.md).
+ */
+export async function parseJsonSliced(text: string, slicer: Slicer, what = 'request body'): Promise<unknown> {
+  const scan = new DepthScan(MAX_JSON_DEPTH);
+  for (let end = Math.min(text.length, SCAN_STEP); ; end = Math.min(text.length, end + SCAN_STEP)) {
+    if (scan.until(text, end)) throw tooDeepError(what);
+    if (end >= text.length) break;
+    await slicer.tick();
+  }
+  await slicer.tick();
+  return parseChecked(text, what);
 }
 
 /** JSON-only routes answer application/json: an Accept that rules it out is a 415. */
@@ -156,11 +196,11 @@ export function requireJsonAccept(accept: string | undefined): void {
 }
 
 /** For the JSON-only routes (/rerank, /predict, /v1/rerank...): 400 when empty, 415 for other types. */
-export function readJsonBody(req: Request): unknown {
+export async function readJsonBody(req: Request, slicer: Slicer): Promise<unknown> {
   const fmt = requestFormat(req.get('content-type'));
   if (fmt !== 'json') throw new AppError('UnsupportedMediaType', `this route takes application/json, got ${req.get('content-type')}; use /invocations for JSON Lines and CSV`);
   requireJsonAccept(req.get('accept'));
   const text = bodyText(req);
   if (text.trim() === '') throw new AppError('Empty', 'the request body is empty: send a JSON object');
-  return parseJson(text);
+  return parseJsonSliced(text, slicer);
 }

@@ -12,9 +12,9 @@
  */
 import type { Request, Response } from 'express';
 import { AppError, isAppError } from '../errors';
-import { encodeJson, encodeLines } from './answer';
+import { encodeJsonSliced, encodeLines } from './answer';
 import type { AppDeps } from './deps';
-import { decodeBody, parseJson } from './body';
+import { decodeBody, parseJson, parseJsonSliced } from './body';
 import { createContext, type RequestContext } from './context';
 import { csvRow, parseCsv } from './csv';
 import { pickDialect } from './dialects';
@@ -56,7 +56,7 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
   const slicer = new Slicer(ctx.signal);
 
   if (inFormat === 'json') {
-    const single = tryParse(text);
+    const single = await tryParseSliced(text, slicer);
     if (single.ok) {
       if (decoded.invalid) throw decoded.invalid;
       const d = pickDialect(single.value);
@@ -81,6 +81,16 @@ export async function invocations(deps: AppDeps, req: Request, res: Response): P
     }
   }
   await send(res, outFormat, lines, true, budgets.maxResponseBytes, slicer);
+}
+
+async function tryParseSliced(text: string, slicer: Slicer): Promise<{ ok: true; value: unknown } | { ok: false; error: AppError }> {
+  try {
+    return { ok: true, value: await parseJsonSliced(text, slicer) };
+  } catch (e) {
+    // Only a parse failure is an answer here; a cancelled request (the slicer's abort) stops.
+    if (!(e instanceof AppError) || e.errorType !== 'Validation') throw e;
+    return { ok: false, error: e };
+  }
 }
 
 function tryParse(text: string): { ok: true; value: unknown } | { ok: false; error: AppError } {
@@ -207,7 +217,7 @@ async function send(res: Response, format: BodyFormat, lines: Line[], multi: boo
     body = await encodeLines(lines, (l) => (l.ok ? csvRow(l.csv) : csvRow([`error: ${l.error.errorType}: ${l.error.message}`])), maxBytes, slicer);
   } else if (!multi && format === 'json') {
     const l = lines[0]!;
-    body = encodeJson(l.ok ? l.body : errorLine(l), maxBytes);
+    body = await encodeJsonSliced(l.ok ? l.body : errorLine(l), maxBytes, slicer);
   } else {
     body = await encodeLines(lines, (l) => JSON.stringify(l.ok ? l.body : errorLine(l)), maxBytes, slicer);
   }

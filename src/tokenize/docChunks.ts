@@ -21,6 +21,8 @@ import type { ChunkOptions, DocChunks, EncodedPair } from './types';
 export interface ChunkSource {
   readonly template: PairTemplate;
   encodeText(text: string): Int32Array;
+  /** At least the first maxTokens ids of the text, exactly those of encodeText (a prefix of whole splits). */
+  encodeTextUpTo(text: string, maxTokens: number): Int32Array;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface ChunkSource {
  */
 const PIECE_START = /\S(?= )/g;
 
+/** A document's ids with, per token, the character span of its piece. */
 export interface WordTokens {
   ids: Int32Array;
   /** Per token: the [start, end) chars of its piece, surrounding whitespace excluded. */
@@ -44,7 +47,12 @@ function pieceBounds(doc: string): number[] {
   return cuts;
 }
 
-export function tokensByWord(encoder: Pick<ChunkSource, 'encodeText'>, doc: string): WordTokens {
+/**
+ * The document's tokens piece by piece. A long document is cut into text slices at piece starts
+ * (sliceBounds) and each slice is tokenized on its own (its own task in the tokenizer pool): the
+ * pieces, so the ids, are the same as for the whole document, and `offset` shifts the spans.
+ */
+export function tokensByWord(encoder: Pick<ChunkSource, 'encodeText'>, doc: string, offset = 0): WordTokens {
   const parts: Int32Array[] = [];
   const starts: number[] = [];
   const ends: number[] = [];
@@ -56,8 +64,8 @@ export function tokensByWord(encoder: Pick<ChunkSource, 'encodeText'>, doc: stri
     const ids = encoder.encodeText(text);
     const trimmed = text.trim();
     // A whitespace-only piece (trailing spaces) keeps its own extent.
-    const start = trimmed ? from + text.indexOf(trimmed) : from;
-    const end = trimmed ? start + trimmed.length : to;
+    const start = (trimmed ? from + text.indexOf(trimmed) : from) + offset;
+    const end = trimmed ? start + trimmed.length : to + offset;
     parts.push(ids);
     for (let i = 0; i < ids.length; i++) {
       starts.push(start);
@@ -73,17 +81,31 @@ export function tokensByWord(encoder: Pick<ChunkSource, 'encodeText'>, doc: stri
   return { ids, starts: Int32Array.from(starts), ends: Int32Array.from(ends) };
 }
 
+/** Document-window room of a pair: the model window less the pair's special tokens. */
+export function chunkRoom(template: PairTemplate, opts: ChunkOptions): number {
+  const room = opts.maxLength - template.addedPair;
+  if (room < 2) {
+    throw new AppError('Config', `max length ${opts.maxLength} leaves no room for a query and a document window`);
+  }
+  return room;
+}
+
+/**
+ * The query's ids as far as chunking can use them: all of them when they fit the room, else at
+ * least room + 1 (the query is then cut to half the room anyway), so a huge query is not tokenized whole.
+ */
+export function chunkQuery(encoder: ChunkSource, query: string, room: number): Int32Array {
+  return encoder.encodeTextUpTo(query, room + 1);
+}
+
 /**
  * The query keeps at most half the room so each window carries at least as much document as
  * query; a document that fits whole gives one pair identical to `encodePair`.
  */
 export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string, opts: ChunkOptions): DocChunks {
   const template = encoder.template;
-  const room = opts.maxLength - template.addedPair;
-  if (room < 2) {
-    throw new AppError('Config', `max length ${opts.maxLength} leaves no room for a query and a document window`);
-  }
-  let q = encoder.encodeText(query);
+  const room = chunkRoom(template, opts);
+  const q = chunkQuery(encoder, query, room);
   const words = tokensByWord(encoder, doc);
   if (q.length + words.ids.length <= room) {
     const whole = encoder.encodeText(doc);
@@ -91,19 +113,17 @@ export function encodeDocChunks(encoder: ChunkSource, query: string, doc: string
       return { pairs: [fillTemplate(template.pair, q, whole, false)], spans: [[0, doc.length]], complete: true };
     }
   }
-  const qMax = Math.floor(room / 2);
-  const queryCut = q.length > qMax;
-  if (queryCut) q = q.subarray(0, qMax);
-  return coverWithWindows(words, doc, room - q.length, opts, (ids, cut) => fillTemplate(template.pair, q, ids, queryCut || cut));
+  return buildWindows(template, q, words, doc.length, opts);
 }
 
-/**
- * The windows over a document's word tokens, `window` document tokens each, consecutive ones
- * sharing `stride` tokens (default min(64, window / 4), at most half a window), and each made a
- * model input by `wrap` (cut: the window is not the whole document). Shared by cross-encoders
- * (query + window in the pair template) and decoder rerankers (the prompt around the window).
- */
-export function coverWithWindows(words: WordTokens, doc: string, window: number, opts: ChunkOptions, wrap: (ids: Int32Array, cut: boolean) => EncodedPair): DocChunks {
+/** The window and stride for a query of qLength tokens (a 422 for a stride over half the window). */
+export function windowShape(room: number, qLength: number, opts: ChunkOptions): { window: number; stride: number } {
+  const window = room - Math.min(qLength, Math.floor(room / 2));
+  return { window, stride: strideFor(window, opts) };
+}
+
+/** The stride between windows of `window` tokens: a 422 for one over half the window. */
+export function strideFor(window: number, opts: ChunkOptions): number {
   // A stride near the window would move each window forward by a token or two: one window per
   // token of the document. At most half a window keeps the windows at most twice the tokens.
   const maxStride = Math.floor(window / 2);
@@ -113,7 +133,30 @@ export function coverWithWindows(words: WordTokens, doc: string, window: number,
       `chunk_stride ${opts.stride} is more than half of the ${window}-token document window (model window ${opts.maxLength} less the query and special or prompt tokens); use at most ${maxStride}, so that each window moves forward by half a window or more`,
     );
   }
-  const stride = Math.max(0, opts.stride ?? Math.min(64, Math.floor(window / 4)));
+  return Math.max(0, opts.stride ?? Math.min(64, Math.floor(window / 4)));
+}
+
+/**
+ * The windows of a document that does not fit one pair, from its tokens (whole, or joined from
+ * slices): the window budget is checked from the token count before any window is built.
+ */
+export function buildWindows(template: PairTemplate, query: Int32Array, words: WordTokens, docLength: number, opts: ChunkOptions): DocChunks {
+  const room = chunkRoom(template, opts);
+  const qMax = Math.floor(room / 2);
+  const queryCut = query.length > qMax;
+  const q = queryCut ? query.subarray(0, qMax) : query;
+  return coverWithWindows(words, docLength, room - q.length, opts, (ids, cut) => fillTemplate(template.pair, q, ids, queryCut || cut));
+}
+
+/**
+ * The windows over a document's word tokens, `window` document tokens each, consecutive ones
+ * sharing `stride` tokens (default min(64, window / 4), at most half a window), and each made a
+ * model input by `wrap` (cut: the window is not the whole document). Shared by cross-encoders
+ * (query + window in the pair template) and decoder rerankers (the prompt around the window).
+ * The window budget is checked from the token count before any window is built.
+ */
+export function coverWithWindows(words: WordTokens, docLength: number, window: number, opts: ChunkOptions, wrap: (ids: Int32Array, cut: boolean) => EncodedPair): DocChunks {
+  const stride = strideFor(window, opts);
   const maxChunks = opts.maxChunks ?? Number.POSITIVE_INFINITY;
 
   const n = words.ids.length;
@@ -125,11 +168,39 @@ export function coverWithWindows(words: WordTokens, doc: string, window: number,
   for (;;) {
     const end = Math.min(start + window, n);
     pairs.push(wrap(words.ids.subarray(start, end), n > window));
-    spans.push(n === 0 ? [0, doc.length] : [words.starts[start] ?? 0, words.ends[end - 1] ?? doc.length]);
+    spans.push(n === 0 ? [0, docLength] : [words.starts[start] ?? 0, words.ends[end - 1] ?? docLength]);
     if (end >= n) return { pairs, spans, complete: true };
     if (pairs.length >= maxChunks) return { pairs, spans, complete: false };
     start = end - stride;
   }
+}
+
+/**
+ * Tokens of the document that the windows can use: with maxChunks, the windows end at a known
+ * token, and the rest of the document changes nothing (only that there is more of it).
+ */
+export function tokensUsed(window: number, stride: number, maxChunks: number | undefined): number {
+  return maxChunks === undefined ? Number.POSITIVE_INFINITY : (maxChunks - 1) * (window - stride) + window;
+}
+
+/** Characters per text slice of a long document (about 50 ms of tokenizing on a loaded 2-core machine). */
+export const SLICE_CHARS = 16 * 1024;
+
+/** [from, to) text slices of a document, each cut at a piece start (see PIECE_START) near SLICE_CHARS. */
+export function sliceBounds(doc: string, sliceChars = SLICE_CHARS): Array<readonly [number, number]> {
+  const out: Array<readonly [number, number]> = [];
+  const re = /\S(?= )/g;
+  let from = 0;
+  while (doc.length - from > sliceChars) {
+    re.lastIndex = from + sliceChars - 1;
+    const m = re.exec(doc);
+    if (!m) break;
+    const cut = m.index + 1;
+    out.push([from, cut]);
+    from = cut;
+  }
+  out.push([from, doc.length]);
+  return out;
 }
 
 /** Windows of `window` tokens, `stride` shared, that cover n tokens: arithmetic, nothing built. */

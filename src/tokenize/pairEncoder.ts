@@ -65,6 +65,11 @@ export class PairEncoder {
     return this.splitter.encodeUpTo(text, { maxTokens, direction: 'right' }).ids;
   }
 
+  /** The last tokens of a text (left truncation's counterpart of encodeTextUpTo): cut its end to keep them. */
+  encodeTextLast(text: string, maxTokens: number): Int32Array {
+    return this.splitter.encodeUpTo(text, { maxTokens, direction: 'left' }).ids;
+  }
+
   encodeText(text: string): Int32Array {
     return this.splitter.encode(text);
   }

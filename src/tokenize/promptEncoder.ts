@@ -21,6 +21,8 @@ export interface TextEncoder {
   encodeText(text: string): Int32Array;
   /** Optional early stop: at least the first maxTokens ids of the text (exactly those of encodeText). */
   encodeTextUpTo?(text: string, maxTokens: number): Int32Array;
+  /** Optional early stop from the end: at least the last maxTokens ids of the text (exactly those of encodeText). */
+  encodeTextLast?(text: string, maxTokens: number): Int32Array;
 }
 
 function concat(parts: readonly Int32Array[]): Int32Array {
@@ -77,8 +79,9 @@ export class PromptEncoder {
     const document = doc ?? '';
     if (this.template.parts) return this.encodeParts(bodyParts(this.template, query, this.instructionFor(opts.instruction)), document, budget, opts, index);
     // Truncating on the right with the document last: tokenize only as far as the budget reaches.
-    const early = opts.truncate && opts.direction === 'right' && tail === '' && this.enc.encodeTextUpTo;
-    let body = early ? this.enc.encodeTextUpTo!(head + document, budget + 1) : this.enc.encodeText(head + document + tail);
+    // Truncating: tokenize only as far as the budget reaches. The first budget + 1 ids say whether
+    // the body is over it, and are all of it when it is not (a multi-MB document costs no more).
+    let body = opts.truncate ? this.first(head + document + tail, budget + 1) : this.enc.encodeText(head + document + tail);
     let truncated = false;
     if (body.length > budget) {
       if (!opts.truncate) {
@@ -145,13 +148,17 @@ export class PromptEncoder {
    */
   private cutBody(body: Int32Array, head: string, document: string, tail: string, budget: number, opts: EncodeOptions): Int32Array {
     if (tail === '' && opts.direction === 'right') return body.subarray(0, budget);
-    const h = this.enc.encodeText(head);
-    const t = this.enc.encodeText(tail);
+    // Exact lengths are needed only up to the budget: a longer head or tail overflows either way.
+    const h = this.first(head, budget + 1);
+    const t = this.first(tail, budget + 1);
     const keep = budget - h.length - t.length;
-    // The instruction and query alone overflow: cut as the reference cuts (the body's first tokens).
-    if (keep < 0) return body.subarray(0, budget);
-    const d = this.enc.encodeText(document);
-    const kept = opts.direction === 'right' ? d.subarray(0, keep) : d.subarray(d.length - keep);
+    if (keep < 0) return body.subarray(0, budget); // the query alone overflows: as the reference would
+    let kept: Int32Array;
+    if (opts.direction === 'right') kept = this.first(document, keep).subarray(0, keep);
+    else {
+      const d = this.enc.encodeTextLast ? this.enc.encodeTextLast(document, keep) : this.enc.encodeText(document);
+      kept = d.subarray(d.length - keep);
+    }
     return concat([h, kept, t]);
   }
 
@@ -199,6 +206,11 @@ export class PromptEncoder {
       starts: words.starts.map((x) => Math.max(0, x - shift)),
       ends: words.ends.map((x) => Math.max(0, x - shift)),
     };
-    return coverWithWindows(shifted, doc, budget - h.length - t.length, opts, (ids, cut) => wrap(concat([h, ids, t]), cut));
+    return coverWithWindows(shifted, doc.length, budget - h.length - t.length, opts, (ids, cut) => wrap(concat([h, ids, t]), cut));
+  }
+
+  /** At least the first n ids of a text (all of them when it has fewer), exactly encodeText's. */
+  private first(text: string, n: number): Int32Array {
+    return this.enc.encodeTextUpTo ? this.enc.encodeTextUpTo(text, n) : this.enc.encodeText(text);
   }
 }

@@ -149,15 +149,19 @@ export class SplitTokenizer {
    * whether splits were left out.
    */
   encodeUpTo(text: string, stop?: EarlyStop): { ids: Int32Array; cut: boolean } {
-    if (stop && stop.direction === 'right' && text.length > stop.maxTokens * PREFIX_CHARS_PER_TOKEN) {
-      // Normalizing and pre-tokenizing cover the whole text before the model runs: 5 MB of text
-      // kept a tokenizer busy for seconds to keep 512 tokens. The splits before a space that ends
-      // a word are the same in a prefix as in the whole text (the normalizers and pre-tokenizers
-      // of these tokenizers are local; a word that follows a space starts a split), so when the
-      // prefix alone reaches the stop, its kept splits are exactly the whole text's.
-      const at = wordEndAfter(text, stop.maxTokens * PREFIX_CHARS_PER_TOKEN);
-      if (at > 0) {
-        const r = this.encodeSplits(text.slice(0, at), stop);
+    // Normalizing and pre-tokenizing cover the whole text before the model runs: 5 MB of text
+    // kept a tokenizer busy for seconds to keep 512 tokens. The splits before a space that ends
+    // a word are the same in a prefix as in the whole text (the normalizers and pre-tokenizers
+    // of these tokenizers are local; a word that follows a space starts a split), so when the
+    // prefix alone reaches the stop, its kept splits are exactly the whole text's. Left
+    // truncation keeps the last splits: the same holds for a suffix that starts at such a space
+    // (" word...", as docChunks' pieces start). The part tried grows 8-fold until the stop is
+    // reached, so a text of long words costs at most about 8/7 of what it needs.
+    if (stop) {
+      for (let chars = stop.maxTokens * PREFIX_CHARS_PER_TOKEN; chars < text.length; chars *= 8) {
+        const part = stop.direction === 'right' ? prefixAt(text, chars) : suffixAt(text, chars);
+        if (part === undefined) break;
+        const r = this.encodeSplits(part, stop);
         if (r.reached) return { ids: r.ids, cut: true };
       }
     }
@@ -196,13 +200,21 @@ export class SplitTokenizer {
   }
 }
 
-/** With right truncation, texts longer than this many chars per kept token are first tried as a prefix. */
+/** Texts longer than this many chars per kept token are first tried as a prefix (or suffix). */
 const PREFIX_CHARS_PER_TOKEN = 16;
 
-/** The index of the first space at or after `from` that follows a non-whitespace char; -1 if none. */
-function wordEndAfter(text: string, from: number): number {
-  for (let i = text.indexOf(' ', from); i > 0; i = text.indexOf(' ', i + 1)) {
-    if (!/\s/.test(text[i - 1]!)) return i;
+/** The text up to the first space at or after `chars` that follows a non-whitespace char. */
+function prefixAt(text: string, chars: number): string | undefined {
+  for (let i = text.indexOf(' ', chars); i > 0; i = text.indexOf(' ', i + 1)) {
+    if (!/\s/.test(text[i - 1]!)) return text.slice(0, i);
   }
-  return -1;
+  return undefined;
+}
+
+/** The text from the last space that follows a non-whitespace char, at least `chars` from the end. */
+function suffixAt(text: string, chars: number): string | undefined {
+  for (let i = text.lastIndexOf(' ', text.length - chars); i > 0; i = text.lastIndexOf(' ', i - 1)) {
+    if (!/\s/.test(text[i - 1]!)) return text.slice(i);
+  }
+  return undefined;
 }

@@ -4,6 +4,7 @@
  * lets /ping and request parsing stay responsive under load.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { tokensByWord } from './docChunks';
 import { PairEncoder } from './pairEncoder';
 import { PromptEncoder } from './promptEncoder';
 import { packChunks, packPairs, transferList } from './packPairs';
@@ -22,6 +23,12 @@ function handle(encoder: PairEncoder, prompt: PromptEncoder | undefined, msg: To
       const pairs = prompt ? msg.pairs.map(([q, d], i) => prompt.encode(q, d, msg.opts, msg.base + i)) : encoder.encodePairs(msg.pairs, msg.opts, msg.base);
       const packed = packPairs(pairs);
       send({ type: 'pairs', id: msg.id, packed }, transferList(packed));
+    } else if (msg.type === 'words') {
+      const words = tokensByWord(encoder, msg.text, msg.offset);
+      send({ type: 'words', id: msg.id, words }, [words.ids.buffer, words.starts.buffer, words.ends.buffer] as ArrayBuffer[]);
+    } else if (msg.type === 'text') {
+      const ids = encoder.encodeTextUpTo(msg.text, msg.maxTokens);
+      send({ type: 'text', id: msg.id, ids }, [ids.buffer as ArrayBuffer]);
     } else {
       // Plain pair windows unless the prompt is asked for: max_tokens_per_doc counts a decoder's
       // document tokens with plain windows too.
@@ -48,7 +55,7 @@ async function main(): Promise<void> {
   }
   // Requests posted while the tokenizer loaded wait in the port until this listener starts it.
   port!.on('message', (msg: ToWorker) => handle(encoder, prompt, msg));
-  send({ type: 'ready', ...(prompt ? { promptIds: prompt.summary() } : {}) });
+  send({ type: 'ready', template: encoder.template, ...(prompt ? { promptIds: prompt.summary() } : {}) });
 }
 
 void main();

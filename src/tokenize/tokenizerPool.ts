@@ -12,7 +12,10 @@
 import { AppError, messageOf } from '../errors';
 import { startWorker, type TypedWorker } from '../workerThread';
 import { concatChunks, concatPacked } from './packPairs';
+import { SLICE_CHARS } from './docChunks';
+import type { PairTemplate } from './pairTemplate';
 import type { PromptTemplate } from './promptTemplates';
+import { longDocChunks, SkippedTask, type RunTask } from './slicedChunks';
 import type { PromptIds } from './promptEncoder';
 import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
 import type { TokenizerFiles } from './tokenizerFiles';
@@ -44,8 +47,10 @@ const PER_WORKER = 2;
 interface Task {
   readonly size: number;
   readonly message: (id: number) => ToWorker;
-  readonly resolve: (p: PackedPairs) => void;
+  readonly resolve: (p: unknown) => void;
   readonly reject: (e: Error) => void;
+  /** False once the task's result is no longer needed: it is skipped, never sent (SkippedTask). */
+  readonly live?: () => boolean;
 }
 
 /** Tasks of one request waiting for a worker. */
@@ -57,7 +62,7 @@ interface OwnerQueue {
 
 interface Pending {
   readonly size: number;
-  readonly resolve: (p: PackedPairs | PackedChunks) => void;
+  readonly resolve: (p: unknown) => void;
   readonly reject: (e: Error) => void;
 }
 
@@ -79,6 +84,8 @@ export class TokenizerPool {
   /** Requests with tasks waiting, in turn order (a Map keeps insertion order). */
   private readonly waiting = new Map<AbortSignal | symbol, OwnerQueue>();
   private promptIdsSeen: PromptIds | undefined;
+  /** The pair template the workers use (from their ready message): long documents' windows are built here. */
+  private templateSeen: PairTemplate | undefined;
 
   private constructor(private readonly init: WorkerInit) {}
 
@@ -111,11 +118,33 @@ export class TokenizerPool {
     return concatPacked(parts);
   }
 
-  /** Overlapping windows for each (query, doc); window w belongs to pair pairIndex[w]. */
+  /**
+   * Overlapping windows for each (query, doc); window w belongs to pair pairIndex[w]. A document
+   * longer than SLICE_CHARS is tokenized in slices (slicedChunks.ts); the others as before, in
+   * shards of whole documents.
+   */
   async encodeDocChunks(pairs: ReadonlyArray<readonly [string, string]>, opts: ChunkOptions, signal?: AbortSignal): Promise<PackedChunks> {
     if (pairs.length === 0) return concatChunks([]);
-    const parts = await this.fanOut(pairs, (id, base, shard) => ({ type: 'chunks', id, base, pairs: shard, opts }), signal);
-    return concatChunks(parts as PackedChunks[]);
+    const template = this.templateSeen;
+    const whole = (from: number, to: number): Promise<PackedPairs[]> =>
+      this.fanOut(pairs.slice(from, to), (id, base, shard) => ({ type: 'chunks', id, base: from + base, pairs: shard, opts }), signal);
+    const runs: Array<Promise<PackedPairs[]>> = [];
+    let from = 0;
+    for (let i = 0; i <= pairs.length; i++) {
+      const long = i < pairs.length && template !== undefined && pairs[i]![1].length > SLICE_CHARS;
+      if (i < pairs.length && !long) continue;
+      if (from < i) runs.push(whole(from, i));
+      if (long) {
+        const run: RunTask = <T>(size: number, message: (id: number) => ToWorker, live?: () => boolean) => this.enqueue(size, message, signal, live) as Promise<T>;
+        const at = i;
+        runs.push(longDocChunks(run, template, pairs[i]![0], pairs[i]![1], opts, at).then((r) => (r === 'whole' ? whole(at, at + 1) : [r])));
+      }
+      from = i + 1;
+    }
+    const settled = await Promise.allSettled(runs);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) throw failed.reason;
+    return concatChunks(settled.flatMap((s) => (s as PromiseFulfilledResult<PackedPairs[]>).value) as PackedChunks[]);
   }
 
   async close(): Promise<void> {
@@ -140,7 +169,7 @@ export class TokenizerPool {
     const runs: Promise<PackedPairs>[] = [];
     for (let base = 0; base < pairs.length; base += per) {
       const shard = pairs.slice(base, base + per);
-      runs.push(this.enqueue(shard.length, (id) => message(id, base, shard), signal));
+      runs.push(this.enqueue(shard.length, (id) => message(id, base, shard), signal) as Promise<PackedPairs>);
     }
     // Wait for all shards so the reported error is the first failing pair, not the first to fail.
     const settled = await Promise.allSettled(runs);
@@ -150,9 +179,9 @@ export class TokenizerPool {
   }
 
   /** Queues a task under its request; pump() hands it to a worker in turn. */
-  private enqueue(size: number, message: (id: number) => ToWorker, signal: AbortSignal | undefined): Promise<PackedPairs> {
+  private enqueue(size: number, message: (id: number) => ToWorker, signal: AbortSignal | undefined, live?: () => boolean): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<PackedPairs>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       const key = signal ?? UNOWNED;
       let q = this.waiting.get(key);
       if (!q) {
@@ -161,7 +190,7 @@ export class TokenizerPool {
         q = { tasks: [], signal, onAbort };
         this.waiting.set(key, q);
       }
-      q.tasks.push({ size, message, resolve, reject });
+      q.tasks.push({ size, message, resolve, reject, ...(live ? { live } : {}) });
       this.pump();
     });
   }
@@ -192,6 +221,10 @@ export class TokenizerPool {
       this.waiting.delete(key);
       if (q.tasks.length > 0) this.waiting.set(key, q);
       else if (q.signal && q.onAbort) q.signal.removeEventListener('abort', q.onAbort);
+      if (task.live && !task.live()) {
+        task.reject(new SkippedTask());
+        continue;
+      }
       const id = this.nextId++;
       slot.outstanding.set(id, { size: task.size, resolve: task.resolve, reject: task.reject });
       slot.load += task.size;
@@ -229,6 +262,7 @@ export class TokenizerPool {
               break;
             }
             if (msg.promptIds) this.promptIdsSeen = msg.promptIds;
+            this.templateSeen = msg.template;
             this.slots.push(slot);
             resolve(slot);
             this.pump();
@@ -238,6 +272,12 @@ export class TokenizerPool {
             break;
           case 'error':
             this.settle(slot, msg.id)?.reject(fromWire(msg.error));
+            break;
+          case 'words':
+            this.settle(slot, msg.id)?.resolve(msg.words);
+            break;
+          case 'text':
+            this.settle(slot, msg.id)?.resolve(msg.ids);
             break;
           default:
             this.settle(slot, msg.id)?.resolve(msg.packed);

@@ -4,6 +4,8 @@
  * thread so an AppError keeps its error_type and status: a 422 stays a 422.
  */
 import { AppError, STATUS_BY_TYPE, type ErrorType } from '../errors';
+import type { WordTokens } from './docChunks';
+import type { PairTemplate } from './pairTemplate';
 import type { PromptTemplate } from './promptTemplates';
 import type { PromptIds } from './promptEncoder';
 import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs, TextPair } from './types';
@@ -15,7 +17,11 @@ export type WorkerInit = TokenizerFiles & { readonly prompt?: PromptTemplate };
 
 export type ToWorker =
   | { readonly type: 'pairs'; readonly id: number; readonly base: number; readonly pairs: readonly TextPair[]; readonly opts: EncodeOptions }
-  | { readonly type: 'chunks'; readonly id: number; readonly base: number; readonly pairs: ReadonlyArray<readonly [string, string]>; readonly opts: ChunkOptions };
+  | { readonly type: 'chunks'; readonly id: number; readonly base: number; readonly pairs: ReadonlyArray<readonly [string, string]>; readonly opts: ChunkOptions }
+  /** One text slice of a long document (docChunks.ts sliceBounds); spans are shifted by offset. */
+  | { readonly type: 'words'; readonly id: number; readonly text: string; readonly offset: number }
+  /** A text's first ids (at least maxTokens of them when it has that many). */
+  | { readonly type: 'text'; readonly id: number; readonly text: string; readonly maxTokens: number };
 
 export interface WireError {
   readonly message: string;
@@ -24,10 +30,12 @@ export interface WireError {
 }
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly promptIds?: PromptIds }
+  | { readonly type: 'ready'; readonly template: PairTemplate; readonly promptIds?: PromptIds }
   | { readonly type: 'initError'; readonly error: WireError }
   | { readonly type: 'pairs'; readonly id: number; readonly packed: PackedPairs }
   | { readonly type: 'chunks'; readonly id: number; readonly packed: PackedChunks }
+  | { readonly type: 'words'; readonly id: number; readonly words: WordTokens }
+  | { readonly type: 'text'; readonly id: number; readonly ids: Int32Array }
   | { readonly type: 'error'; readonly id: number; readonly error: WireError };
 
 export function toWire(e: unknown): WireError {

@@ -50,6 +50,30 @@ describe('decoder reranker prompt (Qwen3-Reranker)', { skip: !fs.existsSync(path
     rust = RustTokenizer.fromFile(path.join(QWEN, 'tokenizer.json'));
   });
 
+  test('early stops (long texts, either direction, text after the document) give the ids of tokenizing whole', () => {
+    const inner = (prompt as unknown as { enc: PairEncoder }).enc;
+    // The same encoder without encodeTextUpTo / encodeTextLast: every part tokenized whole.
+    const whole = (t: typeof QWEN3): PromptEncoder => new PromptEncoder({ encodeText: (x) => inner.encodeText(x) }, t);
+    const early = (t: typeof QWEN3): PromptEncoder => new PromptEncoder(inner, t);
+    const withTail = { ...QWEN3, name: 'tail-test', body: `${QWEN3.body}\n<End of document>` };
+    const unit = 'Caf\u00e9 no.\t42, "quoted" words\n and (brackets) \u4e2d\u6587 r\u00e9sum\u00e9s; ';
+    const doc = unit.repeat(400); // ~24,000 chars: over 16 chars per token of 512
+    const longQuery = unit.repeat(200);
+    for (const t of [QWEN3, withTail]) {
+      for (const direction of ['right', 'left'] as const) {
+        for (const [q, d] of [['which cafe?', doc], [longQuery, 'short'], [longQuery, doc], ['q', 'short']] as const) {
+          for (const maxLength of [512, 100]) {
+            const o = opts(maxLength, { direction });
+            const a = early(t).encode(q, d, o);
+            const b = whole(t).encode(q, d, o);
+            assert.deepEqual([...a.ids], [...b.ids], `${t.name} ${direction} max ${maxLength} q ${q.length} d ${d.length}`);
+            assert.equal(a.truncated, b.truncated);
+          }
+        }
+      }
+    }
+  });
+
   test('prefix, suffix and the full prompt equal the published ids (last token 271, not 198)', () => {
     assert.deepEqual([...prompt.prefixIds], PREFIX);
     assert.deepEqual([...prompt.suffixIds], SUFFIX);

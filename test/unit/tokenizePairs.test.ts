@@ -124,6 +124,25 @@ for (const [name, file] of [
       }
     });
 
+    test('a 200 KB document with left truncation (encoded from a word-aligned suffix) matches Rust', async () => {
+      const unit = 'Caf\u00e9 no.\t42, "quoted" words\n and (brackets) r\u00e9sum\u00e9s; ';
+      const doc = unit.repeat(Math.ceil(200_000 / unit.length)) + 'the end';
+      for (const maxLength of [512, 128, 33]) {
+        const opts: EncodeOptions = { truncate: true, direction: 'left', maxLength };
+        check(enc, await reference(rust, 'which cafe?', doc, maxLength, 'left'), 'which cafe?', doc, opts, `max ${maxLength}`);
+        check(enc, await reference(rust, doc, 'short', maxLength, 'left'), doc, 'short', opts, `long query, max ${maxLength}`);
+      }
+    });
+
+    test('a document of long words (the first prefix or suffix tried is too short) matches Rust both ways', async () => {
+      // 150-char words: WordPiece makes each one [UNK], so 16 chars per kept token is not enough.
+      const doc = Array.from({ length: 2000 }, (_, i) => `${String.fromCharCode(97 + (i % 26)).repeat(150)}${i}`).join(' ');
+      for (const direction of ['right', 'left'] as const) {
+        const opts: EncodeOptions = { truncate: true, direction, maxLength: 128 };
+        check(enc, await reference(rust, 'q', doc, 128, direction), 'q', doc, opts, direction);
+      }
+    });
+
     test('a pair exactly at the limit is kept whole; one token over is cut', async () => {
       const [a, b] = ['how tall is the eiffel tower', 'the tower is 330 metres tall and was built in 1889'];
       const full = (await reference(rust, a, b)).ids.length;

@@ -11,7 +11,8 @@ import { AppError } from '../../src/errors';
 import { unpackPair } from '../../src/tokenize/packPairs';
 import { PairEncoder } from '../../src/tokenize/pairEncoder';
 import { TokenizerPool } from '../../src/tokenize/tokenizerPool';
-import type { EncodeOptions, PackedPairs } from '../../src/tokenize/types';
+import { SLICE_CHARS } from '../../src/tokenize/docChunks';
+import type { ChunkOptions, EncodeOptions, PackedChunks, PackedPairs } from '../../src/tokenize/types';
 import { bertTokenizerDir } from '../helpers/paths';
 import { encoderIn, tokenizerFilesIn } from '../helpers/tokenizer';
 
@@ -112,6 +113,73 @@ describe('TokenizerPool', () => {
       });
     });
     assert.equal(packed.pairIndex.length, w);
+  });
+
+  /** Windows through the pool equal enc.encodeDocChunks for every document, in order. */
+  function assertSameWindows(packed: PackedChunks, input: Array<[string, string]>, opts: ChunkOptions): void {
+    let w = 0;
+    input.forEach(([q, d], i) => {
+      const direct = enc.encodeDocChunks(q, d, opts);
+      direct.pairs.forEach((p, j) => {
+        assert.equal(packed.pairIndex[w], i, `window ${w} belongs to document ${i}`);
+        assert.deepEqual([...unpackPair(packed, w).ids], [...p.ids], `document ${i} window ${j} ids`);
+        assert.deepEqual([...unpackPair(packed, w).typeIds], [...p.typeIds], `document ${i} window ${j} type ids`);
+        assert.equal(unpackPair(packed, w).truncated, p.truncated, `document ${i} window ${j} truncated`);
+        assert.deepEqual([packed.spans[2 * w], packed.spans[2 * w + 1]], [...direct.spans[j]!], `document ${i} window ${j} span`);
+        w++;
+      });
+    });
+    assert.equal(packed.pairIndex.length, w);
+  }
+
+  test('long documents (tokenized in slices) give the same windows as tokenized whole', async () => {
+    const long = text(5, 12_000); // ~60,000 chars: several slices
+    assert.ok(long.length > 3 * SLICE_CHARS);
+    const oneWord = 'x'.repeat(SLICE_CHARS + 5); // one piece longer than a slice, fits one pair
+    const input: Array<[string, string]> = [
+      ['q one', long],
+      ['q two', 'short doc'],
+      ['q three', text(7, 9000)],
+      ['q four', oneWord],
+      [text(3, 80), long], // a query over half the window is cut to it
+      ['q six', `${long}  \n\t ${text(2, 10)}   `], // other whitespace and trailing spaces
+    ];
+    for (const opts of [{ maxLength: 64, stride: 8 }, { maxLength: 128 }, { maxLength: 64, stride: 0, maxChunks: 3 }] as ChunkOptions[]) {
+      assertSameWindows(await pool.encodeDocChunks(input, opts), input, opts);
+    }
+  });
+
+  test('a long document over the window budget is a 422 (MAX_CHUNK_WINDOWS), as whole', async () => {
+    const input: Array<[string, string]> = [['q', text(5, 12_000)]];
+    await assert.rejects(pool.encodeDocChunks(input, { maxLength: 64, maxWindows: 50 }), (e: unknown) => {
+      assert.ok(e instanceof AppError);
+      assert.equal(e.status, 422);
+      assert.match(e.message, /needs \d+ windows or more .*MAX_CHUNK_WINDOWS=50/);
+      return true;
+    });
+  });
+
+  test('fair: a small call overtakes one long document being tokenized in slices (one worker)', async () => {
+    const one = await TokenizerPool.create({ tokenizer: await tokenizerFilesIn(SHARED_TOKENIZER_DIR), workers: 1 });
+    after(() => one.close());
+    const order: string[] = [];
+    // Each request has its own signal (its queue); calls without one share a queue, in order.
+    const long = one.encodeDocChunks([['q', text(9, 40_000)]], { maxLength: 512 }, new AbortController().signal).then(() => order.push('long'));
+    await new Promise((r) => setTimeout(r, 20));
+    await one.encodePairs([['q', 'a short document']], OPTS).then(() => order.push('small'));
+    await long;
+    assert.deepEqual(order, ['small', 'long']);
+  });
+
+  test('cancellable: an aborted long document rejects with the abort reason', async () => {
+    const controller = new AbortController();
+    const run = pool.encodeDocChunks([['q', text(9, 40_000)]], { maxLength: 512 }, controller.signal);
+    await new Promise((r) => setTimeout(r, 20));
+    controller.abort(new AppError('Timeout', 'gone'));
+    await assert.rejects(run, (e: unknown) => e instanceof AppError && e.errorType === 'Timeout');
+    // The pool is still usable, and its queue holds nothing of the aborted call.
+    const packed = await pool.encodePairs([['q', 'after']], OPTS);
+    assert.deepEqual([...unpackPair(packed, 0).ids], [...enc.encodePair('q', 'after', OPTS).ids]);
   });
 
   test('throughput on 2 workers (reported, not asserted)', async (t) => {

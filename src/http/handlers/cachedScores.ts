@@ -8,6 +8,7 @@ import type { ScoreResult } from '../../engine/reranker';
 import type { ScoreKey } from '../../engine/resultCache';
 import type { TextPair } from '../../tokenize/types';
 import type { RequestContext } from '../context';
+import { Slicer, yieldToLoop } from '../slices';
 
 export interface Scores {
   /** Row-major [pairs, width] logits, in input order. */
@@ -24,10 +25,19 @@ const NO_TIME = { tokenizationMs: 0, queueMs: 0, inferenceMs: 0, totalMs: 0 };
 export async function cachedScores(ctx: RequestContext, pairs: readonly TextPair[], key: ScoreKey, width: number, engine: Engine): Promise<Scores> {
   const cache = ctx.cache;
   if (!cache) return engine([...pairs]);
-  const keys = pairs.map(([q, d]) => cache.key(q, d, key));
-  const found = keys.map((k) => cache.get(k));
+  // The size limit was checked at the HTTP edge (ctx.checkBatchSize) before any pair was built.
+  // Hashing and looking up tens of thousands of keys is sliced (slices.ts) like the rest of a large request.
+  const slicer = new Slicer(ctx.signal);
+  const keys = new Array<string>(pairs.length);
+  const found = new Array<ReturnType<typeof cache.get>>(pairs.length);
   const missing: number[] = [];
-  found.forEach((f, i) => f === undefined && missing.push(i));
+  for (let i = 0; i < pairs.length; i++) {
+    const [q, d] = pairs[i]!;
+    keys[i] = cache.key(q, d, key);
+    found[i] = cache.get(keys[i]!);
+    if (found[i] === undefined) missing.push(i);
+    if ((i & 255) === 255) await slicer.tick();
+  }
 
   const logits = new Float32Array(pairs.length * width);
   const pairTokens = new Int32Array(pairs.length);
@@ -50,7 +60,8 @@ export async function cachedScores(ctx: RequestContext, pairs: readonly TextPair
 
   if (missing.length > 0) {
     const r = await engine(missing.map((i) => pairs[i]!));
-    missing.forEach((i, k) => {
+    for (let k = 0; k < missing.length; k++) {
+      const i = missing[k]!;
       const own = r.logits.slice(k * width, (k + 1) * width);
       logits.set(own, i * width);
       pairTokens[i] = r.pairTokens[k]!;
@@ -58,7 +69,9 @@ export async function cachedScores(ctx: RequestContext, pairs: readonly TextPair
       if (spans && span) spans[i] = span;
       if (windows && r.windows) windows[i] = r.windows[k]!;
       cache.set(keys[i]!, { logits: own, tokens: r.pairTokens[k]!, ...(span ? { span } : {}), ...(r.windows ? { windows: r.windows[k]! } : {}) });
-    });
+      // The scores are in hand: a client gone now still gets them cached, so only yield, never stop.
+      if ((k & 1023) === 1023) await yieldToLoop();
+    }
   }
   return { logits, pairTokens, ...(spans ? { spans } : {}), ...(windows ? { windows } : {}) };
 }

@@ -10,10 +10,11 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import { resolveOptions, type BodyOptions } from '../options';
+import { mapSliced, rank } from '../ranking';
 import { Slicer } from '../slices';
 import { cohereV1RerankRequest, cohereV2RerankRequest, validate, type CohereV1RerankRequest, type CohereV2RerankRequest } from '../schemas';
 import { scoreDocuments } from './scoreDocuments';
-import { rank, requireRerankerTask } from './teiRerank';
+import { requireRerankerTask } from './teiRerank';
 
 export interface CohereResult {
   readonly index: number;
@@ -65,13 +66,18 @@ async function respond(
   requireRerankerTask(ctx);
   const opts = resolveOptions({ ...req, return_text: req.return_documents }, attributes);
   const scored = await scoreDocuments(ctx, req.query, texts, opts, req);
-  const results = rank(scored.scores, opts.topN, req.min_score).map(({ index, score }) => ({
-    index,
-    ...(documentId(documents[index]!) !== undefined ? { id: documentId(documents[index]!)! } : {}),
-    relevance_score: score,
-    ...(opts.returnText ? { document: documents[index]! } : {}),
-    ...(scored.chunks ? { chunk: scored.chunks[index]! } : {}),
-  }));
+  const slicer = new Slicer(ctx.signal);
+  const results = await mapSliced(
+    await rank(scored.scores, opts.topN, req.min_score, slicer),
+    ({ index, score }) => ({
+      index,
+      ...(documentId(documents[index]!) !== undefined ? { id: documentId(documents[index]!)! } : {}),
+      relevance_score: score,
+      ...(opts.returnText ? { document: documents[index]! } : {}),
+      ...(scored.chunks ? { chunk: scored.chunks[index]! } : {}),
+    }),
+    slicer,
+  );
   return {
     id: randomUUID(),
     results,

@@ -9,10 +9,12 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import { resolveOptions, type BodyOptions } from '../options';
+import { mapSliced, rank } from '../ranking';
 import { multiRerankRequest, validate } from '../schemas';
+import { Slicer } from '../slices';
 import { checkRankFieldsCount, documentId, documentTexts, type CohereResult } from './cohereRerank';
 import { scorePairs } from './scoring';
-import { rank, requireRerankerTask } from './teiRerank';
+import { requireRerankerTask } from './teiRerank';
 
 export interface MultiRerankResponse {
   readonly id: string;
@@ -36,20 +38,31 @@ export async function multiRerank(ctx: RequestContext, body: unknown, attributes
   const opts = resolveOptions({ ...req, return_text: req.return_documents }, attributes);
   const Q = req.queries.length;
   const D = texts.length;
+  const slicer = new Slicer(ctx.signal);
   // Document-major: pair d * Q + q is (queries[q], texts[d]).
-  const pairs = texts.flatMap((t) => req.queries.map((q) => [q, t] as const));
+  const pairs = new Array<readonly [string, string]>(Q * D);
+  for (let d = 0; d < D; d++) {
+    for (let q = 0; q < Q; q++) pairs[d * Q + q] = [req.queries[q]!, texts[d]!];
+    await slicer.tick();
+  }
   const { scores, tokens } = await scorePairs(ctx, pairs, opts);
-  const results = req.queries.map((_, q) => {
+  const results = [];
+  for (let q = 0; q < Q; q++) {
     const own = new Float64Array(D);
     for (let d = 0; d < D; d++) own[d] = scores[d * Q + q]!;
-    return {
+    const ranked = await rank(own, opts.topN, req.min_score, slicer);
+    results.push({
       query_index: q,
-      results: rank(own, opts.topN, req.min_score).map(({ index, score }) => {
-        const id = documentId(documents[index]!);
-        return { index, ...(id !== undefined ? { id } : {}), relevance_score: score, ...(opts.returnText ? { document: documents[index]! } : {}) };
-      }),
-    };
-  });
+      results: await mapSliced(
+        ranked,
+        ({ index, score }) => {
+          const id = documentId(documents[index]!);
+          return { index, ...(id !== undefined ? { id } : {}), relevance_score: score, ...(opts.returnText ? { document: documents[index]! } : {}) };
+        },
+        slicer,
+      ),
+    });
+  }
   return {
     id: randomUUID(),
     results,

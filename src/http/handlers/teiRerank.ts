@@ -2,7 +2,9 @@
 import { AppError } from '../../errors';
 import type { RequestContext } from '../context';
 import { resolveOptions, type BodyOptions } from '../options';
+import { mapSliced, rank } from '../ranking';
 import { teiRerankRequest, validate } from '../schemas';
+import { Slicer } from '../slices';
 import { scoreDocuments } from './scoreDocuments';
 
 export interface RankedItem {
@@ -26,21 +28,16 @@ export async function teiRerank(ctx: RequestContext, body: unknown, attributes: 
   requireRerankerTask(ctx);
   const opts = resolveOptions(req, attributes);
   const { scores, chunks } = await scoreDocuments(ctx, req.query, req.texts, opts, req);
-  return rank(scores, opts.topN, req.min_score).map(({ index, score }) => ({
-    index,
-    score,
-    ...(opts.returnText ? { text: req.texts[index]! } : {}),
-    ...(chunks ? { chunk: chunks[index]! } : {}),
-  }));
-}
-
-/**
- * Indices sorted by score (best first, ties by index): those at or above minScore (the score as
- * returned), then the best topN of them.
- */
-export function rank(scores: Float64Array, topN: number | undefined, minScore?: number): Array<{ index: number; score: number }> {
-  let items = Array.from(scores, (score, index) => ({ index, score }));
-  if (minScore !== undefined) items = items.filter((it) => it.score >= minScore);
-  items.sort((a, b) => b.score - a.score || a.index - b.index);
-  return topN !== undefined ? items.slice(0, topN) : items;
+  const slicer = new Slicer(ctx.signal);
+  const ranked = await rank(scores, opts.topN, req.min_score, slicer);
+  return mapSliced(
+    ranked,
+    ({ index, score }) => ({
+      index,
+      score,
+      ...(opts.returnText ? { text: req.texts[index]! } : {}),
+      ...(chunks ? { chunk: chunks[index]! } : {}),
+    }),
+    slicer,
+  );
 }
