@@ -112,9 +112,6 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variantReason: spec.variant.reason } : {}) });
     lap('spec');
 
-    // Hashed in a worker thread while the engine starts; /ping does not wait for it: the result
-    // cache (keyed on the hash) is attached when the hash is known, requests before that go uncached.
-    if (spec.onnxFile) attachCacheWhenHashed(config, state, path.join(resolved.dir, spec.onnxFile));
     const reranker = await createReranker(config, spec, files);
     state.reranker = reranker;
     lap('engine');
@@ -134,6 +131,10 @@ async function load(config: Config, state: ServerState): Promise<void> {
     state.readyAt = Date.now();
     state.loadMs = phasesMs;
     reportReady(config, state.model, reranker, phasesMs);
+    // Hashed after /ping says 200, in a worker thread: on a few cores, hashing a large file beside the
+    // session's creation would slow the creation down. The result cache (keyed on the hash) is
+    // attached when the hash is known; requests before that are scored without it.
+    if (spec.onnxFile) attachCacheWhenHashed(config, state, path.join(resolved.dir, spec.onnxFile));
   } catch (e) {
     state.phase = 'failed';
     state.failure = messageOf(e);

@@ -37,7 +37,11 @@ export function buildInfo({ config, state, version }: AppDeps): Record<string, u
       max_payload_mb: config.maxPayloadMb,
       request_timeout_s: config.requestTimeoutMs / 1000,
     },
-    result_cache: state.resultCache ? { max_mb: config.resultCacheBytes / 1024 / 1024, entries: state.resultCache.size, bytes: state.resultCache.sizeBytes } : { enabled: false },
+    result_cache: state.resultCache
+      ? { max_mb: config.resultCacheBytes / 1024 / 1024, entries: state.resultCache.size, bytes: state.resultCache.sizeBytes }
+      : config.resultCacheBytes > 0 && state.phase === 'ready'
+        ? { enabled: false, pending: 'hashing the model file; the cache turns on when it is done' }
+        : { enabled: false },
     ui: config.ui,
     auth: config.apiKeys.length > 0 ? 'api-key' : 'none',
     batch: { enabled: config.batchMode, strategy: config.batchStrategy, strict: config.batchStrict },
