@@ -9,7 +9,7 @@
  * instead of 2-3 s (docs/BENCHMARKS.md, "One copy of the weights").
  *
  * The .ort copy is made once per model file (a session at optimization level `all`, saved by
- * onnxruntime itself, in a worker thread) into MODEL_CACHE_DIR/ort-format/, keyed by the file's path,
+ * onnxruntime itself, in a child process: ortFormatChild.ts) into MODEL_CACHE_DIR/ort-format/, keyed by the file's path,
  * size, modification time, the onnxruntime version and this CPU's features (level `all` may pick
  * CPU-specific kernels), and reused on later starts. Written to a temporary name and renamed, so a
  * mapped file is never changed under a running session.
@@ -17,11 +17,11 @@
 import { createHash } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
 import { detectCpuFeatures } from '../cpuFeatures';
 import { messageOf } from '../errors';
 
-const WORKER_FILE = path.join(__dirname, 'ortFormatWorker' + path.extname(__filename));
+const CHILD_FILE = path.join(__dirname, 'ortFormatChild' + path.extname(__filename));
 
 /** Session config entries that load an .ort file memory-mapped, weights not copied. */
 export const MMAP_SESSION_CONFIG: Readonly<Record<string, string>> = {
@@ -74,21 +74,13 @@ export async function ensureOrtCopy(onnxPath: string, cacheDir: string): Promise
 
 function convert(from: string, to: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_FILE, { workerData: { from, to } });
-    let settled = false;
-    worker.once('message', (m: { ok: boolean; message?: string }) => {
-      settled = true;
-      if (m.ok) resolve();
-      else reject(new Error(`onnxruntime could not save it in its own format: ${m.message ?? 'unknown error'}`));
-      void worker.terminate();
-    });
-    worker.once('error', (e) => {
-      if (!settled) reject(e);
-      settled = true;
-    });
-    worker.once('exit', (code) => {
-      if (!settled) reject(new Error(`the conversion worker exited with code ${code}`));
-      settled = true;
+    const child = spawn(process.execPath, [CHILD_FILE, from, to], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString('utf8')).slice(-2000)));
+    child.once('error', reject);
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new Error(`onnxruntime could not save it in its own format: ${stderr.trim().split('\n').pop() || `exit ${code ?? signal}`}`));
     });
   });
 }
