@@ -1,7 +1,9 @@
 /**
  * Start-up in the order SageMaker needs: bind the port at once (/ping says 503), resolve the model
- * (local folder, /opt/ml/model, or S3), decide the spec, start the engine, warm it up, and only
- * then let /ping say 200. Any failure ends the process with one clear line. SIGTERM drains.
+ * (local folder, /opt/ml/model, or S3), decide the spec, start the engine (tokenizer workers and
+ * ONNX sessions side by side), send one short pair through it, and only then let /ping say 200;
+ * the model file is hashed for the result cache after that. Every phase is timed (load_ms). Any
+ * failure ends the process with one clear line. SIGTERM drains.
  */
 import type { Server } from 'node:http';
 import path from 'node:path';

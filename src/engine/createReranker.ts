@@ -1,6 +1,7 @@
 /**
- * Starts the engine for a decided spec: tokenizer workers, inference workers (CUDA or CPU),
- * then a warm-up so the first real request does not pay for arena allocation.
+ * Starts the engine for a decided spec: tokenizer workers and inference workers (CUDA or CPU) side
+ * by side, in the memory layout chosen for the model's size (memoryLayout.ts); each session makes one
+ * small warm-up run as it starts, and warmUp() then sends one short pair through the whole path.
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
