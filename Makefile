@@ -12,7 +12,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-int8 bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-int8 bench-cold bench-layout bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -47,6 +47,16 @@ bench: build models
 	$(NODE) dist/bench/run.js
 	$(NODE) dist/bench/decoder.js
 	$(NODE) dist/bench/int8.js
+	$(NODE) dist/bench/coldStart.js
+	$(NODE) dist/bench/layout.js
+
+# Time to /ping 200 for the BERT-base shape by phase, local and S3 (s3rver), against 1.5 x (read + one session).
+bench-cold: build
+	$(NODE) dist/bench/coldStart.js $(COLD_ARGS)
+
+# Memory layouts (per-session, one-session, shared) x MiniLM-L6 and BERT-base: pairs/s at C=16, peak RSS and PSS.
+bench-layout: build
+	$(NODE) dist/bench/layout.js $(LAYOUT_ARGS)
 
 # fp32 vs the project's own int8 at C=16 (MiniLM-L6 and BERT-base shapes), with fidelity on real pairs.
 bench-int8: build

@@ -13,6 +13,7 @@ import { ACTIVATIONS, TASKS, type Activation, type Task } from './modelSpec/type
 import { DTYPES, parseDtype, type DtypeRequest } from './modelSpec/variants';
 
 export type BatchStrategy = 'MULTI_RECORD' | 'SINGLE_RECORD';
+export type MemoryLayoutRequest = 'auto' | 'per-session' | 'shared' | 'one-session';
 
 export interface Config {
   readonly host: string;
@@ -40,8 +41,15 @@ export interface Config {
   /** DEVICE=auto on a machine without CUDA (why): the engine runs on CPU, with the CPU layout. */
   readonly autoCpuReason: string | undefined;
   readonly cudaDeviceId: number;
+  /** The configured layout; the engine may pick one session for a large model (engine/memoryLayout.ts). */
   readonly inferenceWorkers: number;
   readonly intraOpThreads: number;
+  /** INFERENCE_WORKERS or INTRA_OP_THREADS was set: the engine uses the layout above as it is. */
+  readonly layoutOverridden: boolean;
+  /** CPU cores this process may use (os.availableParallelism). */
+  readonly cores: number;
+  /** MEMORY_LAYOUT: how the sessions hold the weights (engine/memoryLayout.ts). */
+  readonly memoryLayout: MemoryLayoutRequest;
   readonly tokenizerWorkers: number;
 
   /** Padded tokens per batch; undefined: DEFAULT_BATCH_TOKENS for the provider the engine starts on (maxBatchTokensFor). */
@@ -306,6 +314,9 @@ function readConfig(env: Env, noCuda: () => string | undefined): Config {
     cudaDeviceId: int(env, 'CUDA_DEVICE_ID', 0, 0, 64),
     inferenceWorkers: engine.workers,
     intraOpThreads: engine.threads,
+    layoutOverridden: read(env, 'INFERENCE_WORKERS') !== undefined || read(env, 'INTRA_OP_THREADS') !== undefined,
+    cores,
+    memoryLayout: oneOf(env, 'MEMORY_LAYOUT', ['auto', 'per-session', 'shared', 'one-session'] as const, 'auto'),
     tokenizerWorkers: int(env, 'TOKENIZER_WORKERS', Math.max(1, Math.min(2, cores - 1)), 1, 64),
 
     maxBatchTokens: read(env, 'MAX_BATCH_TOKENS') === undefined ? undefined : int(env, 'MAX_BATCH_TOKENS', 16384, 16, 1 << 24),

@@ -1,7 +1,9 @@
 /**
  * Start-up in the order SageMaker needs: bind the port at once (/ping says 503), resolve the model
- * (local folder, /opt/ml/model, or S3), decide the spec, start the engine, warm it up, and only
- * then let /ping say 200. Any failure ends the process with one clear line. SIGTERM drains.
+ * (local folder, /opt/ml/model, or S3), decide the spec, start the engine (tokenizer workers and
+ * ONNX sessions side by side), send one short pair through it, and only then let /ping say 200;
+ * the model file is hashed for the result cache after that. Every phase is timed (load_ms). Any
+ * failure ends the process with one clear line. SIGTERM drains.
  */
 import type { Server } from 'node:http';
 import path from 'node:path';
@@ -78,9 +80,17 @@ async function load(config: Config, state: ServerState): Promise<void> {
   };
   try {
     state.phase = 'resolving';
+    // S3: the download and the extraction of a tarball are timed apart (their phases are reported as they start).
+    let fetchPhase = 'resolve';
+    const onPhase = (p: string): void => {
+      const next = p === 'downloading' ? 'download' : p === 'extracting' ? 'extract' : undefined;
+      if (next === undefined) return;
+      lap(fetchPhase);
+      fetchPhase = next;
+    };
     // The span covers the S3 download when the model comes from S3.
-    const resolved = await withSpan('model resolve', {}, () => resolveModel(config), (r) => ({ 'model.source': r.source, ...(r.uri ? { 'model.uri': r.uri } : {}) }));
-    lap('resolve');
+    const resolved = await withSpan('model resolve', {}, () => resolveModel(config, { onPhase }), (r) => ({ 'model.source': r.source, ...(r.uri ? { 'model.uri': r.uri } : {}) }));
+    lap(fetchPhase);
     const demo = resolved.source === 'demo';
     state.model = { ...resolved, demo };
     log.info(`model source: ${resolved.source} (${resolved.reason})`, { dir: resolved.dir, ...(resolved.uri ? { uri: resolved.uri } : {}) });
@@ -99,28 +109,46 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variantReason: spec.variant.reason } : {}) });
     lap('spec');
 
-    // Hashed while the engine starts; the cache needs it before the first request.
-    const hashing = spec.onnxFile ? sha256OfFile(path.join(resolved.dir, spec.onnxFile)) : Promise.resolve(undefined);
-    hashing.catch(() => undefined);
     const reranker = await createReranker(config, spec, files);
     state.reranker = reranker;
     lap('engine');
+    if (reranker.startupMs) {
+      phasesMs.tokenizer = reranker.startupMs.tokenizer;
+      if (reranker.startupMs.ortCopy > 0) phasesMs.ort_copy = reranker.startupMs.ortCopy;
+      phasesMs.sessions = reranker.startupMs.sessions;
+      phasesMs.session_warmup = reranker.startupMs.sessionWarmup;
+    }
     if (state.phase !== 'loading') return; // stopped meanwhile
     state.phase = 'warming';
     state.warmupMs = await warmUp(reranker);
     lap('warmup');
-    state.modelSha256 = await hashing;
-    if (config.resultCacheBytes > 0 && state.modelSha256) state.resultCache = new ResultCache(state.modelSha256, config.resultCacheBytes);
     phasesMs.total = last - t0;
     if ((state.phase as string) === 'draining') return;
     state.phase = 'ready';
     state.readyAt = Date.now();
+    state.loadMs = phasesMs;
     reportReady(config, state.model, reranker, phasesMs);
+    // Hashed after /ping says 200, in a worker thread: on a few cores, hashing a large file beside the
+    // session's creation would slow the creation down. The result cache (keyed on the hash) is
+    // attached when the hash is known; requests before that are scored without it.
+    if (spec.onnxFile) attachCacheWhenHashed(config, state, path.join(resolved.dir, spec.onnxFile));
   } catch (e) {
     state.phase = 'failed';
     state.failure = messageOf(e);
     throw e;
   }
+}
+
+function attachCacheWhenHashed(config: Config, state: ServerState, onnxPath: string): void {
+  const t0 = performance.now();
+  sha256OfFile(onnxPath).then(
+    (sha) => {
+      state.modelSha256 = sha;
+      if (config.resultCacheBytes > 0) state.resultCache = new ResultCache(sha, config.resultCacheBytes);
+      log.info('model hashed', { sha256: sha, ms: Math.round(performance.now() - t0), ...(state.phase === 'ready' ? { after_ready: true } : {}) });
+    },
+    (e: unknown) => log.warn(`the model file could not be hashed (${messageOf(e)}); the result cache stays off`),
+  );
 }
 
 /**

@@ -6,6 +6,7 @@
 import type { Config } from './config';
 import { modelLoaded } from './engine/engineMetrics';
 import type { Reranker } from './engine/reranker';
+import { memoryLayoutInfo } from './engine/memoryLayout';
 import type { ServedModel } from './http/state';
 import { logger, redactUrl } from './log';
 import { VERSION } from './version';
@@ -35,7 +36,8 @@ export function reportReady(config: Pick<Config, 'batchMode' | 'batchStrategy' |
     ...(engine.provider === 'cuda' ? { cuda_device_id: config.cudaDeviceId } : {}),
     ...(engine.fallbackReason !== undefined ? { fallback_reason: engine.fallbackReason } : {}),
     inference_workers: engine.workers,
-    intra_op_threads: config.intraOpThreads,
+    intra_op_threads: reranker.memoryLayout?.threads ?? config.intraOpThreads,
+    ...(reranker.memoryLayout ? { memory_layout: memoryLayoutInfo(reranker.memoryLayout) } : {}),
     tokenizer_workers: config.tokenizerWorkers,
     limits: {
       max_batch_tokens: limits.maxBatchTokens,

@@ -1,7 +1,9 @@
 /**
- * Starts the engine for a decided spec: tokenizer workers, inference workers (CUDA or CPU),
- * then a warm-up so the first real request does not pay for arena allocation.
+ * Starts the engine for a decided spec: tokenizer workers and inference workers (CUDA or CPU) side
+ * by side, in the memory layout chosen for the model's size (memoryLayout.ts); each session makes one
+ * small warm-up run as it starts, and warmUp() then sends one short pair through the whole path.
  */
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { maxBatchTokensFor, type Config } from '../config';
 import { AppError } from '../errors';
@@ -13,13 +15,16 @@ import { InferencePool } from './inferencePool';
 import { prepareYesNoGraph, type PreparedGraph } from './yesNoGraph';
 import { Reranker } from './reranker';
 import { batchMetrics, watchQueue } from './engineMetrics';
+import { chooseLayout, wantsSharedWeights, type MemoryLayout } from './memoryLayout';
+import { ensureOrtCopy, MMAP_SESSION_CONFIG, type OrtCopy } from './ortFormat';
+import { detectMemoryLimit } from '../memoryLimit';
 
 const log = logger('engine');
 
 /** What the engine reads of the configuration (config.ts decided and checked all of it). */
 export type EngineOptions = Pick<
   Config,
-  'tokenizerWorkers' | 'modelCacheDir' | 'autoCpuReason' | 'device' | 'cudaDeviceId' | 'intraOpThreads' | 'faultInjection' | 'inferenceWorkers' | 'maxBatchTokens' | 'maxBatchRequests' | 'maxConcurrentRequests'
+  'tokenizerWorkers' | 'modelCacheDir' | 'autoCpuReason' | 'device' | 'cudaDeviceId' | 'intraOpThreads' | 'faultInjection' | 'inferenceWorkers' | 'memoryLayout' | 'cores' | 'layoutOverridden' | 'maxBatchTokens' | 'maxBatchRequests' | 'maxConcurrentRequests'
 >;
 
 /** `files` is what the model folder's one reader found: the workers load exactly those files. */
@@ -28,64 +33,114 @@ export async function createReranker(config: EngineOptions, spec: ModelSpec, fil
   if (unservable !== undefined || !spec.inputs || !spec.outputName || !spec.onnxFile) {
     throw new AppError('Model', unservable ?? `no ONNX graph was found in ${files.dir}`);
   }
+  const inputs = spec.inputs;
+  const outputName = spec.outputName;
+  const onnxPath = path.join(files.dir, spec.onnxFile);
   // The decided default instruction (INSTRUCTION, config_sentence_transformers.json, or the template's) is what a request without one gets.
   const y = spec.yesNo;
   const prompt = y && y.instruction !== undefined ? { ...y.template, defaultInstruction: y.instruction } : y?.template;
-  const tokenizer = await TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) });
-  let engine: InferencePool;
+  const t0 = performance.now();
+  // The tokenizer loads while the sessions are created: start-up waits for the slower of the two.
+  let tokenizerMs = 0;
+  const tokenizing = TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) }).then((p) => {
+    tokenizerMs = performance.now() - t0;
+    return p;
+  });
   let decoder: PreparedGraph | undefined;
-  try {
+  let layout: MemoryLayout | undefined;
+  let ortCopyMs = 0;
+  const starting = (async (): Promise<InferencePool> => {
     if (spec.yesNo) decoder = await prepareYesNoGraph(spec, files.dir, config.modelCacheDir, (m) => log.warn(m));
-    engine = await InferencePool.create(
+    const device = config.autoCpuReason !== undefined ? 'cpu' : config.device;
+    const graphPath = decoder?.modelPath ?? onnxPath;
+    const layoutInput = {
+      request: config.memoryLayout,
+      provider: device === 'cpu' ? ('cpu' as const) : ('cuda' as const),
+      cores: config.cores,
+      modelBytes: await modelBytesOf(onnxPath),
+      memoryLimitBytes: detectMemoryLimit().bytes,
+      configured: { workers: config.inferenceWorkers, threads: config.intraOpThreads },
+      overridden: config.layoutOverridden,
+    };
+    let ortCopy: OrtCopy | undefined;
+    if (wantsSharedWeights(layoutInput)) {
+      ortCopy = await ensureOrtCopy(graphPath, config.modelCacheDir);
+      ortCopyMs = ortCopy.ok ? ortCopy.ms : 0;
+      if (ortCopy.ok) log.info(ortCopy.cached ? 'memory-mapped .ort copy found' : 'memory-mapped .ort copy made', { file: ortCopy.path, ms: Math.round(ortCopy.ms) });
+      else log.warn(`the memory-mapped .ort copy could not be made: ${ortCopy.reason}`);
+    }
+    layout = chooseLayout({ ...layoutInput, shareable: ortCopy === undefined || ortCopy.ok ? { ok: true } : { ok: false, reason: ortCopy.reason } });
+    const shared = layout.kind === 'shared' && ortCopy?.ok === true ? ortCopy.path : undefined;
+    return InferencePool.create(
       {
-        modelPath: decoder?.modelPath ?? path.join(files.dir, spec.onnxFile),
-        device: config.autoCpuReason !== undefined ? 'cpu' : config.device,
+        modelPath: shared ?? graphPath,
+        device,
         ...(config.autoCpuReason !== undefined ? { cpuReason: config.autoCpuReason } : {}),
         cudaDeviceId: config.cudaDeviceId,
-        intraOpThreads: config.intraOpThreads,
-        inputs: spec.inputs,
-        outputName: decoder?.outputName ?? spec.outputName,
+        intraOpThreads: layout.threads,
+        ...(shared !== undefined ? { sessionConfig: MMAP_SESSION_CONFIG } : {}),
+        inputs,
+        outputName: decoder?.outputName ?? outputName,
         ...(decoder ? { yesNo: decoder.yesNo } : {}),
         ...(config.faultInjection.workerExitFile !== undefined ? { faultExitFile: config.faultInjection.workerExitFile } : {}),
       },
-      config.inferenceWorkers,
+      layout.workers,
     );
-  } catch (e) {
-    await tokenizer.close();
-    throw e;
+  })();
+  const [tok, eng] = await Promise.allSettled([tokenizing, starting]);
+  if (tok.status === 'rejected' || eng.status === 'rejected') {
+    if (tok.status === 'fulfilled') await tok.value.close();
+    if (eng.status === 'fulfilled') await eng.value.close();
+    throw tok.status === 'rejected' ? tok.reason : (eng as PromiseRejectedResult).reason;
   }
+  const tokenizer = tok.value;
+  const engine = eng.value;
+  const memoryLayout = layout!;
   const info = engine.info;
   if (config.autoCpuReason !== undefined) {
     // Expected on a CPU machine: one short line, not a warning.
-    log.info(`DEVICE=auto: ${config.autoCpuReason}; running on CPU, ${info.workers} worker(s) x ${config.intraOpThreads} thread(s)`);
+    log.info(`DEVICE=auto: ${config.autoCpuReason}; running on CPU, ${info.workers} worker(s) x ${memoryLayout.threads} thread(s)`);
   } else if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
   const configured = maxBatchTokensFor(config, info.provider);
   const maxBatchTokens = decoder?.info.maxBatchTokens !== undefined ? Math.min(configured, decoder.info.maxBatchTokens) : configured;
   if (decoder) log.info('decoder reranker graph', { ...decoder.info });
-  log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: config.intraOpThreads, tokenizerWorkers: config.tokenizerWorkers, maxBatchTokens });
+  log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: memoryLayout.threads, layout: memoryLayout.kind, layoutReason: memoryLayout.reason, tokenizerWorkers: config.tokenizerWorkers, maxBatchTokens });
   const limits = {
     maxBatchTokens,
     maxBatchRequests: config.maxBatchRequests,
     maxConcurrentRequests: config.maxConcurrentRequests,
   };
   const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
+  reranker.memoryLayout = memoryLayout;
+  reranker.startupMs = { tokenizer: tokenizerMs, ortCopy: ortCopyMs, sessions: info.sessionMs ?? 0, sessionWarmup: info.sessionWarmupMs ?? 0 };
   if (decoder) reranker.decoderGraph = { ...decoder.info, ...(tokenizer.promptIds ? { promptIds: tokenizer.promptIds } : {}) };
   watchQueue(reranker);
   return reranker;
 }
 
-/** One short and one full-window pair, so both small and large buffers are allocated before /ping says 200. */
+/**
+ * The served graph and its external data files (`model.onnx_data`, `model.onnx.data`, `model.data`
+ * beside it), in bytes: what each session holds a copy of.
+ */
+export async function modelBytesOf(onnxPath: string): Promise<number> {
+  const dir = path.dirname(onnxPath);
+  const base = path.basename(onnxPath);
+  const stem = base.replace(/\.onnx$/i, '');
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  const data = names.filter((n) => n !== base && (n.startsWith(`${base}_data`) || n.startsWith(`${base}.data`) || n === `${stem}.data`));
+  const sizes = await Promise.all([base, ...data].map((n) => fsp.stat(path.join(dir, n)).then((st) => st.size, () => 0)));
+  return sizes.reduce((a, b) => a + b, 0);
+}
+
+/**
+ * One short pair through the whole path (tokenizer workers, scheduler, a session): proves the parts
+ * fit together before /ping says 200. Every session already made its own small warm-up run when it
+ * was created (inferenceWorker.ts), so this is all the warm-up there is.
+ */
 export async function warmUp(reranker: Reranker): Promise<number> {
   const t0 = performance.now();
-  const long = 'warm up '.repeat(Math.min(reranker.spec.maxInputLength, 512));
-  await reranker.score(
-    [
-      ['warm up', 'warm up'],
-      ['warm up', long],
-    ],
-    { truncate: true },
-  );
+  await reranker.score([['warm up', 'warm up']], { truncate: true });
   return performance.now() - t0;
 }

@@ -53,6 +53,9 @@ export interface PoolInfo {
   readonly restarts: number;
   /** Set when the pool gave up restarting: the engine cannot serve until the process is replaced. */
   readonly failure?: string;
+  /** Start-up: the slowest session's creation and its one small warm-up run, ms. */
+  readonly sessionMs?: number;
+  readonly sessionWarmupMs?: number;
 }
 
 export class InferencePool {
@@ -60,7 +63,9 @@ export class InferencePool {
   private nextId = 1;
   private closing = false;
   /** What the first worker reported; the counts are read live in `info`. */
-  private infoValue: Omit<PoolInfo, 'workers' | 'liveWorkers' | 'restarts' | 'failure'> | undefined;
+  private infoValue: Omit<PoolInfo, 'workers' | 'liveWorkers' | 'restarts' | 'failure' | 'sessionMs' | 'sessionWarmupMs'> | undefined;
+  private sessionMs = 0;
+  private sessionWarmupMs = 0;
   private restarts = 0;
   private crashesInARow = 0;
   private failure: string | undefined;
@@ -70,11 +75,13 @@ export class InferencePool {
 
   static async create(init: WorkerInit, workers: number): Promise<InferencePool> {
     const pool = new InferencePool(init);
-    try {
-      for (let i = 0; i < workers; i++) pool.slots.push(await pool.spawn());
-    } catch (e) {
+    // Sessions are created side by side (each in its own thread): start-up waits for the slowest, not the sum.
+    const started = await Promise.allSettled(Array.from({ length: workers }, () => pool.spawn()));
+    for (const s of started) if (s.status === 'fulfilled') pool.slots.push(s.value);
+    const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (failed) {
       await pool.close();
-      throw e;
+      throw failed.reason;
     }
     pool.updateGauge();
     return pool;
@@ -87,6 +94,8 @@ export class InferencePool {
       workers: this.slots.length,
       liveWorkers: this.liveWorkers,
       restarts: this.restarts,
+      sessionMs: this.sessionMs,
+      sessionWarmupMs: this.sessionWarmupMs,
       ...(this.failure !== undefined ? { failure: this.failure } : {}),
     };
   }
@@ -160,6 +169,8 @@ export class InferencePool {
         switch (msg.type) {
           case 'ready':
             slot.alive = true;
+            this.sessionMs = Math.max(this.sessionMs, msg.sessionMs);
+            this.sessionWarmupMs = Math.max(this.sessionWarmupMs, msg.warmupMs);
             this.infoValue ??= {
               provider: msg.provider,
               ...(msg.fallbackReason !== undefined ? { fallbackReason: msg.fallbackReason } : {}),

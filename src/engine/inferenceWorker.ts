@@ -28,6 +28,7 @@ async function createSession(provider: Provider): Promise<ort.InferenceSession> 
     interOpNumThreads: 1,
     executionMode: 'sequential',
     logSeverityLevel: 3,
+    ...(init.sessionConfig && provider === 'cpu' ? { extra: { session: { ...init.sessionConfig } } } : {}),
   });
 }
 
@@ -104,14 +105,19 @@ async function main(): Promise<void> {
   injectedExit('start');
   let session: ort.InferenceSession;
   try {
+    const t0 = performance.now();
     const started = await start();
     session = started.session;
+    const t1 = performance.now();
+    await warmRun(session);
     post({
       type: 'ready',
       provider: started.provider,
       ...(started.fallbackReason !== undefined ? { fallbackReason: started.fallbackReason } : {}),
       inputNames: [...session.inputNames],
       outputNames: [...session.outputNames],
+      sessionMs: t1 - t0,
+      warmupMs: performance.now() - t1,
     });
   } catch (e) {
     post({ type: 'init-error', message: e instanceof Error ? e.message : String(e) });
@@ -130,6 +136,17 @@ async function main(): Promise<void> {
     const { id, tensors } = msg;
     queue = queue.then(() => runOne(session, id, tensors));
   });
+}
+
+/**
+ * One small run (1 x 8 tokens) before the worker says ready: the first run of a session pays for
+ * kernel selection and arena set-up, and every session pays it once, in parallel with the others and
+ * with the tokenizer's loading. Bigger buffers are allocated by the first batch that needs them.
+ */
+async function warmRun(session: ort.InferenceSession): Promise<void> {
+  const n = 8;
+  const t: BatchTensors = { batch: 1, seqLen: n, ids: new Int32Array(n).fill(1), typeIds: new Uint8Array(n), mask: new Uint8Array(n).fill(1) };
+  await session.run(feedsFor(t, session.inputNames), [init.outputName]);
 }
 
 async function runOne(session: ort.InferenceSession, id: number, t: BatchTensors): Promise<void> {

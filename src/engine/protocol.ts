@@ -14,6 +14,8 @@ export interface WorkerInit {
   readonly device: Device;
   readonly cudaDeviceId: number;
   readonly intraOpThreads: number;
+  /** Session config entries (`extra.session`) on CPU: the memory-mapped .ort load (ortFormat.ts). */
+  readonly sessionConfig?: Readonly<Record<string, string>>;
   readonly inputs: ModelInputs;
   readonly outputName: string;
   /** Decoder LLM rerankers: what the graph outputs and the scoring token ids (yesNoScores.ts). */
@@ -31,7 +33,16 @@ export type { BatchTensors };
 export type ToWorker = { readonly type: 'run'; readonly id: number; readonly tensors: BatchTensors } | { readonly type: 'close' };
 
 export type FromWorker =
-  | { readonly type: 'ready'; readonly provider: Provider; readonly fallbackReason?: string; readonly inputNames: string[]; readonly outputNames: string[] }
+  | {
+      readonly type: 'ready';
+      readonly provider: Provider;
+      readonly fallbackReason?: string;
+      readonly inputNames: string[];
+      readonly outputNames: string[];
+      /** InferenceSession.create, and the one small warm-up run that followed it, ms */
+      readonly sessionMs: number;
+      readonly warmupMs: number;
+    }
   | { readonly type: 'init-error'; readonly message: string }
   | { readonly type: 'result'; readonly id: number; readonly logits: Float32Array; readonly numLabels: number; readonly runMs: number }
   | { readonly type: 'run-error'; readonly id: number; readonly message: string };

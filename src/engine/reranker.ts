@@ -17,6 +17,7 @@ import type { RerankerLimits, ScoreOptions, ScoreResult } from './scoreTypes';
 export type { RerankerLimits, ScoreOptions, ScoreResult, StageTimings } from './scoreTypes';
 import { Permits } from './permits';
 import type { YesNoGraphInfo } from './yesNoGraph';
+import type { MemoryLayout } from './memoryLayout';
 
 /** Pairs per tokenization task: small enough to overlap with inference, big enough to amortize. */
 const CHUNK = 32;
@@ -47,6 +48,10 @@ export class Reranker {
   private readonly scheduler: Scheduler;
   /** Decoder LLM rerankers: whether the graph was rewritten (for /info). */
   decoderGraph?: YesNoGraphInfo;
+  /** Sessions x threads and why (memoryLayout.ts), for the ready line and /info. */
+  memoryLayout?: MemoryLayout;
+  /** Start-up phases inside the engine, ms: tokenizer load, the .ort copy (shared layout), session creation (slowest), its warm-up run. */
+  startupMs?: { readonly tokenizer: number; readonly ortCopy: number; readonly sessions: number; readonly sessionWarmup: number };
 
   constructor(
     readonly spec: ModelSpec,

@@ -29,6 +29,8 @@ export class ServerState {
   readonly startedAt = Date.now();
   readyAt: number | undefined;
   warmupMs: number | undefined;
+  /** Start-up time by phase, ms (the ready line's load_ms). */
+  loadMs: Readonly<Record<string, number>> | undefined;
   /** HTTP requests being handled now (for draining on SIGTERM). */
   inFlight = 0;
 

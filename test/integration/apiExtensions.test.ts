@@ -130,6 +130,16 @@ describe('API extensions', () => {
   });
 
   describe('result cache', () => {
+    before(async () => {
+      // The model is hashed after /ping says 200; the cache turns on when that is done.
+      const end = Date.now() + 30_000;
+      while (Date.now() < end) {
+        const info = (await (await fetch(`${s.url}/info`)).json()) as { result_cache: { max_mb?: number } };
+        if (info.result_cache.max_mb !== undefined) return;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assert.fail('the result cache did not turn on within 30 s of ready');
+    });
     const cacheCounts = async (): Promise<{ hits: number; misses: number }> => {
       const { samples } = await scrape(s.url);
       return { hits: sampleValue(samples, 'reranker_result_cache_hits_total') ?? 0, misses: sampleValue(samples, 'reranker_result_cache_misses_total') ?? 0 };
