@@ -148,8 +148,9 @@ async function main(): Promise<void> {
       const found = fs.readdirSync(os.tmpdir()).filter((x) => x.startsWith(`int8ops-${path.basename(files[v]!, '.onnx')}`) && x.endsWith('.json')).map((x) => path.join(os.tmpdir(), x));
       const pf = file ?? found.pop();
       if (!pf) { console.log(`${v}: no profile file found`); continue; }
-      console.log(`\n${v} profile (${pf}):`);
+      console.log(`\n${v} profile (share of summed node time, batches of ${bs}):`);
       for (const [op, share] of opShares(pf).slice(0, 14)) console.log(`  ${op.padEnd(28)} ${(100 * share).toFixed(1)} %`);
+      fs.rmSync(pf, { force: true });
       await s.release();
     }
   }
