@@ -12,7 +12,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-int8 bench-cold bench-layout bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-int8 bench-int8-ops bench-batching bench-cold bench-layout bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -61,6 +61,14 @@ bench-layout: build
 # fp32 vs the project's own int8 at C=16 (MiniLM-L6 and BERT-base shapes), with fidelity on real pairs.
 bench-int8: build
 	$(NODE) dist/bench/int8.js $(INT8_ARGS)
+
+# What limits int8: fp32 vs int8 encodings in one process, pairs per CPU-second, per-op profile (ORT enableProfiling).
+bench-int8-ops: build
+	$(NODE) dist/bench/int8Ops.js --profile $(INT8_OPS_ARGS)
+
+# The batching rule alone (no model, no clock): padding efficiency and latency of the previous and current pickBatch.
+bench-batching: build
+	$(NODE) dist/bench/batchSim.js $(BATCH_ARGS)
 
 bench-quick: build models
 	$(NODE) dist/bench/run.js --quick

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { pickBatch, type Candidate } from '../../src/batching/pickBatch';
+import { batchValue, pickBatch, type Candidate } from '../../src/batching/pickBatch';
 import { Scheduler, unionMs, type BatchRunner } from '../../src/batching/scheduler';
 import type { BatchTensors } from '../../src/engine/protocol';
 import { mulberry32 } from '../../scripts/onnx/prng';
@@ -231,4 +231,128 @@ test('busy workers get whole batches: the split only happens while more than one
   while (s.queuedPairs > 0 || runner.slots.some((n) => n > 0)) await runner.release();
   assert.equal((await r.done).logits.length, 24);
   assert.ok(runner.sizes.flat().every((n) => n === 4));
+});
+
+/** The best value over every batch the rule may form: contiguous in length order, holds the anchor, fits the limits. */
+function bruteBest(q: Candidate[], limits: { maxBatchTokens: number; maxBatchRequests: number }, overhead: number): number {
+  const order = q.map((_, i) => i).sort((a, b) => q[a]!.length - q[b]!.length || q[a]!.seq - q[b]!.seq);
+  const at = order.indexOf(q.indexOf(q.reduce((a, b) => (b.seq < a.seq ? b : a))));
+  let best = 0;
+  for (let lo = 0; lo <= at; lo++) {
+    for (let hi = at; hi < order.length; hi++) {
+      const rows = order.slice(lo, hi + 1).map((i) => q[i]!);
+      const fits = rows.length === 1 || (Math.max(...rows.map((r) => r.length)) * rows.length <= limits.maxBatchTokens && new Set(rows.map((r) => r.requestId)).size <= limits.maxBatchRequests);
+      if (fits) best = Math.max(best, batchValue(rows.map((r) => r.length), overhead));
+    }
+  }
+  return best;
+}
+
+test('each pick is the best batch by the cost model among those that hold the oldest pair (brute force on small queues)', () => {
+  const rand = mulberry32(4242);
+  for (let trial = 0; trial < 400; trial++) {
+    const q = randomQueue(rand, 1 + Math.floor(rand() * 14), 1 + Math.floor(rand() * 5));
+    const limits = { maxBatchTokens: 64 + Math.floor(rand() * 2048), maxBatchRequests: 1 + Math.floor(rand() * 4) };
+    const overhead = limits.maxBatchTokens / 8;
+    const picked = pickBatch(q, limits);
+    const got = batchValue(picked.map((i) => q[i]!.length), overhead);
+    const best = bruteBest(q, limits, overhead);
+    assert.ok(got >= best - 1e-12, `trial ${trial}: picked value ${got} < best ${best}`);
+  }
+});
+
+test('bounded wait: with new pairs arriving between picks, a pair is picked within (pairs older than it) + 1 picks', () => {
+  const rand = mulberry32(31337);
+  for (let trial = 0; trial < 40; trial++) {
+    let queue: Candidate[] = [];
+    let seq = 0;
+    const budget = { seq: new Map<number, number>() }; // seq -> picks it may still wait
+    let picks = 0;
+    const limits = { maxBatchTokens: 256 + Math.floor(rand() * 2048), maxBatchRequests: 8 };
+    for (let step = 0; step < 300 || queue.length > 0; step++) {
+      // Arrivals: bursts of mostly short pairs, with long outliers that a padding-greedy rule would skip.
+      if (step < 300) {
+        for (let k = Math.floor(rand() * 4); k > 0; k--) {
+          const c = { length: rand() < 0.1 ? 400 + Math.floor(rand() * 100) : 10 + Math.floor(rand() * 40), requestId: Math.floor(rand() * 20), seq: ++seq };
+          budget.seq.set(c.seq, queue.length + 1);
+          queue.push(c);
+        }
+      }
+      if (queue.length === 0) continue;
+      const chosen = new Set(pickBatch(queue, limits));
+      picks++;
+      for (const i of chosen) budget.seq.delete(queue[i]!.seq);
+      queue = queue.filter((_, i) => !chosen.has(i));
+      for (const [s, left] of budget.seq) {
+        assert.ok(left - 1 > 0, `pair ${s} waited more picks than there were pairs older than it`);
+        budget.seq.set(s, left - 1);
+      }
+    }
+    assert.ok(picks > 0);
+  }
+});
+
+/** Runs each batch after a random delay on one of 3 "workers"; logits = the row's first id * 10 + label. */
+class RandomRunner implements BatchRunner {
+  outstanding = 0;
+  constructor(private readonly rand: () => number) {}
+  get minOutstanding(): number {
+    return Math.floor(this.outstanding / 3);
+  }
+  get idleWorkers(): number {
+    return Math.max(0, 3 - this.outstanding);
+  }
+  run(t: BatchTensors): Promise<{ logits: Float32Array; numLabels: number; runMs: number }> {
+    this.outstanding++;
+    const logits = new Float32Array(t.batch * 2);
+    for (let r = 0; r < t.batch; r++) {
+      logits[r * 2] = t.ids[r * t.seqLen]! * 10;
+      logits[r * 2 + 1] = t.ids[r * t.seqLen]! * 10 + 1;
+    }
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.outstanding--;
+        resolve({ logits, numLabels: 2, runMs: 1 });
+      }, Math.floor(this.rand() * 3)),
+    );
+  }
+}
+
+test('many requests, pairs added in chunks, batches finishing in random order: each pair scored once, its logits at its own index of its own request', async () => {
+  const rand = mulberry32(555);
+  for (let trial = 0; trial < 5; trial++) {
+    const runner = new RandomRunner(rand);
+    let rows = 0;
+    const s = new Scheduler(runner, { maxBatchTokens: 40 + Math.floor(rand() * 400), maxBatchRequests: 1 + Math.floor(rand() * 6), padTokenId: 0, paddingSide: 'right', numLabels: 2, onBatch: (b) => void (rows += b.pairs) });
+    const requests = Array.from({ length: 12 }, (_, r) => {
+      const n = Math.floor(rand() * 20);
+      // A unique first id per pair tells where its logits belong: request r, pair i -> 1000 r + i + 1.
+      const pairs = Array.from({ length: n }, (_, i) => {
+        const ids = new Int32Array(2 + Math.floor(rand() * 30)).fill(7);
+        ids[0] = 1000 * r + i + 1;
+        return { index: i, ids, typeIds: new Uint8Array(ids.length) };
+      });
+      return { r, pairs, handle: s.open(n) };
+    });
+    // Feed the pairs in random chunks, interleaved across requests and out of index order.
+    const feed = requests.flatMap(({ handle, pairs }) => pairs.map((p) => ({ id: handle.id, p })));
+    for (let i = feed.length - 1; i > 0; i--) {
+      const j = Math.floor(rand() * (i + 1));
+      [feed[i], feed[j]] = [feed[j]!, feed[i]!];
+    }
+    while (feed.length > 0) {
+      const chunk = feed.splice(0, 1 + Math.floor(rand() * 5));
+      for (const { id, p } of chunk) s.add(id, [p]);
+      await new Promise((r) => setTimeout(r, Math.floor(rand() * 2)));
+    }
+    for (const { r, pairs, handle } of requests) {
+      const { logits } = await handle.done;
+      assert.equal(logits.length, pairs.length * 2);
+      pairs.forEach((_, i) => {
+        assert.equal(logits[i * 2], (1000 * r + i + 1) * 10, `request ${r} pair ${i}`);
+        assert.equal(logits[i * 2 + 1], (1000 * r + i + 1) * 10 + 1);
+      });
+    }
+    assert.equal(rows, requests.reduce((n, x) => n + x.pairs.length, 0), 'every pair ran in exactly one batch');
+  }
 });
