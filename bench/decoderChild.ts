@@ -4,6 +4,7 @@
  * Prints one JSON line: pairs/s over RUNS timed runs (after one warm-up run), RSS after the session
  * loaded, and peak RSS.
  */
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 
 async function main(): Promise<void> {
@@ -33,9 +34,24 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   for (let i = 0; i < runs; i++) await session.run(feeds, [out]);
   const seconds = (performance.now() - t0) / 1000;
-  const peak = process.resourceUsage().maxRSS * 1024;
+  const peak = peakRssBytes();
   console.log(JSON.stringify({ output: out, pairsPerSec: (runs * batch) / seconds, secondsPerRun: seconds / runs, loadedRssMb: loadedRss / 2 ** 20, peakRssMb: peak / 2 ** 20 }));
   await session.release();
+}
+
+/**
+ * This process's own peak RSS: VmHWM belongs to the address space exec made, whereas getrusage's
+ * maxRSS carries over the parent's peak at fork (the bench parent reads the whole model file when it
+ * rewrites it, which showed up as the children's "peak").
+ */
+function peakRssBytes(): number {
+  try {
+    const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) * 1024;
+  } catch {
+    // not Linux: fall back to getrusage
+  }
+  return process.resourceUsage().maxRSS * 1024;
 }
 
 main().catch((e: unknown) => {
