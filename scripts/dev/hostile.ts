@@ -159,3 +159,19 @@ export async function measured<T>(url: string, pid: number, fn: () => Promise<T>
   }
   return { result, ms: performance.now() - t0, rssMb: rss.growthMb(), ping };
 }
+
+/**
+ * Starts the large request, sends `small` 300 ms later (while the large one is being worked on)
+ * and returns both answers with the order they finished in: fairness checks expect the small one first.
+ */
+export async function smallBehindLarge<L, S>(large: () => Promise<L>, small: () => Promise<S>): Promise<{ large: L; small: S; order: string[] }> {
+  const order: string[] = [];
+  const bigOne = large().then((r) => {
+    order.push('large');
+    return r;
+  });
+  await new Promise((r) => setTimeout(r, 300));
+  const smallOne = await small();
+  order.push('small');
+  return { large: await bigOne, small: smallOne, order };
+}

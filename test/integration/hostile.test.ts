@@ -10,7 +10,7 @@
 import assert from 'node:assert/strict';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
-import { measured } from '../helpers/hostile';
+import { measured, smallBehindLarge } from '../helpers/hostile';
 import { ensureModel } from '../helpers/models';
 import { postJson, startServer, type TestServer } from '../helpers/server';
 
@@ -301,16 +301,12 @@ describe('hostile inputs: bounded work, /ping alive, never die', () => {
 
   it('F4 tokenizing is fair: a small request overtakes a large one already being tokenized', async () => {
     const big = Array.from({ length: 4096 }, (_, i) => `document ${i} ${'about the history of european capitals and rivers '.repeat(20)}`);
-    const order: string[] = [];
-    const large = postJson(`${s.url}/rerank`, { query: QUERY, texts: big }).then((r) => {
-      order.push('large');
-      return r;
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    const small = await postJson(`${s.url}/rerank`, { query: QUERY, texts: [PARIS] });
-    order.push('small');
+    const { large, small, order } = await smallBehindLarge(
+      () => postJson(`${s.url}/rerank`, { query: QUERY, texts: big }),
+      () => postJson(`${s.url}/rerank`, { query: QUERY, texts: [PARIS] }),
+    );
     assert.equal(small.status, 200, small.text);
-    assert.equal((await large).status, 200);
+    assert.equal(large.status, 200);
     assert.deepEqual(order, ['small', 'large']);
   });
 

@@ -9,7 +9,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { measured } from '../helpers/hostile';
+import { measured, smallBehindLarge } from '../helpers/hostile';
 import { ensureModel } from '../helpers/models';
 import { postJson, startServer, type TestServer } from '../helpers/server';
 
@@ -34,17 +34,15 @@ async function post(path: string, body: Buffer): Promise<{ status: number; text:
  */
 async function largeAndSmall(path: string, body: unknown): Promise<{ large: { status: number; text: string }; order: string[]; pingMaxMs: number; rssMb: number }> {
   const bytes = Buffer.from(JSON.stringify(body));
-  const order: string[] = [];
+  let order: string[] = [];
   const m = await measured(s.url, s.proc.pid!, async () => {
-    const large = post(path, bytes).then((r) => {
-      order.push('large');
-      return r;
-    });
-    await new Promise((r) => setTimeout(r, 300));
-    const small = await postJson(`${s.url}/rerank`, { query: QUERY, texts: [PARIS] });
-    order.push('small');
-    assert.equal(small.status, 200, small.text);
-    return large;
+    const both = await smallBehindLarge(
+      () => post(path, bytes),
+      () => postJson(`${s.url}/rerank`, { query: QUERY, texts: [PARIS] }),
+    );
+    assert.equal(both.small.status, 200, both.small.text);
+    order = both.order;
+    return both.large;
   });
   console.log(`# hostile-admitted | ${path} ${bytes.length} bytes | ${m.result.status} | ${m.ms.toFixed(0)} ms | +${m.rssMb.toFixed(0)} MiB RSS | ping max ${m.ping.maxMs.toFixed(0)} ms | ${order.join(' then ')}`);
   assert.equal(m.ping.failed, 0, `${m.ping.failed} /ping probes failed`);
