@@ -4,6 +4,7 @@
  * dims and external data files, graph inputs/outputs with element types). Weights are skipped, not
  * read, so a multi-GB model costs a few MB of reads.
  */
+import { readTensorType } from '../modelSpec/onnxGraph';
 import { WireReader, WIRE_LEN, type ByteSource } from '../modelSpec/protobufWire';
 
 export interface Range {
@@ -174,33 +175,16 @@ function readValueInfo(r: WireReader, start: number): ValueInfo {
   for (let f = r.nextField(); f; f = r.nextField()) {
     if (f.field === 1 && f.wire === WIRE_LEN) v.name = r.string();
     else if (f.field === 2 && f.wire === WIRE_LEN) {
+      // TypeProto: only its tensor type (field 1) carries an element type and dims.
       const type = r.message();
       for (let g = type.nextField(); g; g = type.nextField()) {
         if (g.field !== 1 || g.wire !== WIRE_LEN) {
           type.skip(g.wire);
           continue;
         }
-        const tt = type.message();
-        for (let h = tt.nextField(); h; h = tt.nextField()) {
-          if (h.field === 1 && h.wire !== WIRE_LEN) v.elemType = tt.varint();
-          else if (h.field === 2 && h.wire === WIRE_LEN) {
-            const shape = tt.message();
-            for (let d = shape.nextField(); d; d = shape.nextField()) {
-              if (d.field !== 1 || d.wire !== WIRE_LEN) {
-                shape.skip(d.wire);
-                continue;
-              }
-              const dim = shape.message();
-              let value: number | string = '?';
-              for (let e = dim.nextField(); e; e = dim.nextField()) {
-                if (e.field === 1 && e.wire !== WIRE_LEN) value = dim.varint();
-                else if (e.field === 2 && e.wire === WIRE_LEN) value = dim.string();
-                else dim.skip(e.wire);
-              }
-              v.dims.push(value);
-            }
-          } else tt.skip(h.wire);
-        }
+        const t = readTensorType(type.message());
+        if (t.elemType !== undefined) v.elemType = t.elemType;
+        v.dims.push(...t.dims);
       }
     } else r.skip(f.wire);
   }

@@ -184,10 +184,19 @@ function parseType(r: WireReader): { type: string; dims: Array<number | string> 
 }
 
 function parseTensorType(r: WireReader): { type: string; dims: Array<number | string> } {
-  let type = 'unknown';
+  const t = readTensorType(r);
+  return { type: t.elemType === undefined ? 'unknown' : elemTypeName(t.elemType), dims: t.dims };
+}
+
+/**
+ * TypeProto.Tensor: elem_type (1; undefined when absent) and the shape's dims (2). Shared with the graph
+ * rewrite's layout reader (graphRewrite/onnxLayout.ts), which keeps the numeric type.
+ */
+export function readTensorType(r: WireReader): { elemType: number | undefined; dims: Array<number | string> } {
+  let elemType: number | undefined;
   const dims: Array<number | string> = [];
   for (let f = r.nextField(); f; f = r.nextField()) {
-    if (f.field === 1 && f.wire !== WIRE_LEN) type = elemTypeName(r.varint());
+    if (f.field === 1 && f.wire !== WIRE_LEN) elemType = r.varint();
     else if (f.field === 2 && f.wire === WIRE_LEN) {
       const shape = r.message();
       for (let d = shape.nextField(); d; d = shape.nextField()) {
@@ -196,7 +205,7 @@ function parseTensorType(r: WireReader): { type: string; dims: Array<number | st
       }
     } else r.skip(f.wire);
   }
-  return { type, dims };
+  return { elemType, dims };
 }
 
 /** Dimension: dim_value (1) or dim_param (2); neither means an unnamed unknown size ('?'). */
