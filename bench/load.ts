@@ -109,6 +109,39 @@ export async function runLoad(url: string, workload: readonly BenchRequest[], cl
 }
 
 /**
+ * A fixed amount of work: `clients` closed-loop clients take the requests in order from one shared
+ * list until it is empty. Returns the seconds from the first send to the last reply, so the
+ * server is timed on exactly these pairs (no window that ends with requests half scored).
+ */
+export async function runFixed(url: string, workload: readonly BenchRequest[], clients: number, path = '/rerank'): Promise<{ seconds: number; pairs: number; errors: number; firstError?: string }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+  const bodies = workload.map((r) => Buffer.from(JSON.stringify({ query: r.query, texts: r.texts, raw_scores: true })));
+  let next = 0;
+  let pairs = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  const client = async (): Promise<void> => {
+    for (let i = next++; i < workload.length; i = next++) {
+      try {
+        const r = await request(agent, url + path, 'POST', bodies[i]!);
+        if (r.status === 200) pairs += workload[i]!.texts.length;
+        else {
+          errors++;
+          firstError ??= `${r.status} ${r.body.slice(0, 200)}`;
+        }
+      } catch (e) {
+        errors++;
+        firstError ??= e instanceof Error ? e.message : String(e);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: clients }, () => client()));
+  agent.destroy();
+  return { seconds: (performance.now() - t0) / 1000, pairs, errors, ...(firstError !== undefined ? { firstError } : {}) };
+}
+
+/**
  * GET /ping every `everyMs` until stop(); returns latencies (ms). A failed ping counts as 10 s.
  * 10 per second: SageMaker pings every few seconds, and a much faster prober measurably slows a
  * saturated 2-core server (each wake-up preempts an inference thread).

@@ -3,11 +3,11 @@
  * interleaved, so both see the same machine), and one served row (C clients against one server).
  */
 import http from 'node:http';
-import { batchCounters, cpuMeter, percentile, pinger, request, rssSampler, runLoad } from './load';
+import { batchCounters, cpuMeter, percentile, pinger, request, rssSampler, runFixed, runLoad } from './load';
 import type { ModelShape } from './flops';
 import type { Proc } from './procs';
-import { measureConfig, timeSingle, type RawConfigResult, type RawEngine } from './raw';
-import type { ServedRow } from './report';
+import { measureConfig, scoreAll, timeSingle, type RawConfigResult, type RawEngine } from './raw';
+import type { SameWorkRound, ServedRow } from './report';
 import type { BenchRequest } from '../scripts/dev/workload';
 
 type Pairs = ReadonlyArray<readonly [string, string]>;
@@ -101,4 +101,29 @@ export async function servedRow(system: 'server' | 'naive', p: Proc, workload: r
       `ping p99 ${row.pingP99.toFixed(1)} ms, peak RSS ${row.peakRssMb.toFixed(0)} MB, other tenants ${cpu.others.toFixed(2)} cores`,
   );
   return row;
+}
+
+/**
+ * server/raw on the same work: the first requests of the workload (`requests`, whose pairs are
+ * `pairs`), scored whole by raw (length-sorted, each of `batchSizes`, the fastest counts) and by
+ * the server (C closed-loop clients taking them in order), alternately, `rounds` times.
+ */
+export async function sameWork(e: RawEngine, url: string, requests: readonly BenchRequest[], pairs: Pairs, lengths: readonly number[], batchSizes: readonly number[], clients: number, rounds: number): Promise<SameWorkRound[]> {
+  const out: SameWorkRound[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let rawSeconds = Infinity;
+    let rawBatch = 0;
+    const rawMeter = cpuMeter([]);
+    for (const b of batchSizes) {
+      const s = await scoreAll(e, pairs, lengths, b);
+      if (s < rawSeconds) [rawSeconds, rawBatch] = [s, b];
+    }
+    const rawOthers = rawMeter.stop().others;
+    const served = await runFixed(url, requests, clients);
+    if (served.errors > 0) throw new Error(`same-work phase: ${served.errors} failed requests, first: ${served.firstError}`);
+    const round: SameWorkRound = { rawSeconds, rawBatch, serverSeconds: served.seconds, ratio: rawSeconds / served.seconds, rawOthersCores: rawOthers };
+    log(`same work, round ${r + 1}: ${pairs.length} pairs, raw sorted batch ${rawBatch} ${rawSeconds.toFixed(2)} s, server C=${clients} ${served.seconds.toFixed(2)} s: server/raw ${round.ratio.toFixed(3)}`);
+    out.push(round);
+  }
+  return out;
 }

@@ -86,8 +86,11 @@ export async function measureConfig(
   if (order === 'sorted') idx.sort((a, b) => lengths[a]! - lengths[b]!);
   const batches: number[][] = [];
   for (let i = 0; i + batchSize <= idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
-  // Sorted batches run in a shuffled order so the timed window is not all short (or all long) pairs.
-  if (order === 'sorted') batches.sort((a, b) => ((a[0]! * 7919) % 1009) - ((b[0]! * 7919) % 1009));
+  // Sorted batches run in a low-discrepancy order over their length rank, so that every prefix of
+  // the cycle (what a timed window covers) holds short and long batches in the workload's
+  // proportions. A hashed shuffle let a 6 s window of 64-pair batches cover five batches of one
+  // length range: 55.7 pairs/s for batch 64 against 45.8 for batch 8 in one run.
+  if (order === 'sorted') spreadByRank(batches);
   await scoreBatch(e, batches[0]!.map((i) => pairs[i]!)); // warm the arena for this shape class
   let done = 0;
   let useful = 0;
@@ -109,6 +112,30 @@ export async function measureConfig(
   }
   const s = (performance.now() - t0) / 1000;
   return { order, batchSize, pairsPerSec: done / s, usefulGflops: useful / s / 1e9, executedGflops: executed / s / 1e9, paddingEfficiency: real / padded };
+}
+
+/** Reorders items (given in rank order) so that every prefix spreads evenly over the ranks (golden-ratio sequence). */
+export function spreadByRank<T>(items: T[]): void {
+  const phi = (Math.sqrt(5) - 1) / 2;
+  const keyed = items.map((item, rank) => ({ item, key: (((rank + 0.5) * phi) % 1) }));
+  keyed.sort((a, b) => a.key - b.key);
+  keyed.forEach((k, i) => (items[i] = k.item));
+}
+
+/**
+ * The same work as the server's same-work phase: every one of `pairs` tokenized and scored once,
+ * in length-sorted batches of `batchSize` (the last one shorter), after one warm-up batch.
+ * Returns the wall seconds of the whole pass.
+ */
+export async function scoreAll(e: RawEngine, pairs: ReadonlyArray<readonly [string, string]>, lengths: readonly number[], batchSize: number): Promise<number> {
+  const idx = pairs.map((_, i) => i).sort((a, b) => lengths[a]! - lengths[b]!);
+  const batches: number[][] = [];
+  for (let i = 0; i < idx.length; i += batchSize) batches.push(idx.slice(i, i + batchSize));
+  spreadByRank(batches);
+  await scoreBatch(e, batches[0]!.map((i) => pairs[i]!));
+  const t0 = performance.now();
+  for (const batch of batches) await scoreBatch(e, batch.map((i) => pairs[i]!));
+  return (performance.now() - t0) / 1000;
 }
 
 /** In-process times (tokenize + score) of one batch of these pairs, after warm-up. */

@@ -5,7 +5,9 @@
  *
  * Order, chosen because this machine's speed drifts by tens of percent over minutes: the raw sweep;
  * the single request (raw and server interleaved); for each C, server then naive (both processes
- * up, one loaded at a time); the best raw configuration again. Raw is the mean of its two runs.
+ * up, one loaded at a time); the same-work phase (the first ~1,200 pairs scored whole by raw and
+ * by the server at the top C, alternately, twice: server/raw is read from it); the best raw
+ * configuration again. Raw's window figures are the mean of its two runs.
  *
  * Other flags (tuning runs): --phases raw,server,naive  --clients 1,4,16  --seconds N
  * --env KEY=VALUE (repeatable; passed to our server)  --preset minilm|minilm-l2  --out FILE.
@@ -18,10 +20,10 @@ import { parseArgs } from 'node:util';
 import { ensureModel } from '../scripts/dev/models';
 import { cpuInfo, denseFlopsPerToken, gemmProbe, readShape, sequenceFlops } from './flops';
 import { percentile, request, runLoad } from './load';
-import { log, rawConfig, rawSweep, servedRow, singleRequest } from './phases';
+import { log, rawConfig, rawSweep, sameWork, servedRow, singleRequest } from './phases';
 import { startNaive, startReranker, type Proc } from './procs';
 import { openRaw, pairLengths, type RawConfigResult } from './raw';
-import { lastLine, printTables, verdicts, type BenchResults, type ServedRow } from './report';
+import { lastLine, printTables, verdicts, type BenchResults, type SameWorkRound, type ServedRow } from './report';
 import { runSoak } from './soak';
 import { makeWorkload, pairsOf } from '../scripts/dev/workload';
 
@@ -84,6 +86,7 @@ async function main(): Promise<void> {
   const rows: ServedRow[] = [];
   let single: BenchResults['single'];
   let serverInfo: BenchResults['serverInfo'];
+  let same: { clients: number; requests: number; pairs: number; rounds: SameWorkRound[] } | undefined;
   const servers: Array<[ServedRow['system'], Proc]> = [];
   try {
     if (phases.has('server')) servers.push(['server', await startReranker(modelDir, serverEnv)]);
@@ -103,6 +106,17 @@ async function main(): Promise<void> {
     await raw.release();
     for (const [, p] of servers) await runLoad(p.url, workload, 2, quick ? 2 : 5); // warm-up, not counted
     for (const c of clients) for (const [system, p] of servers) rows.push(await servedRow(system, p, workload, reqFlops, c, seconds, pingEveryMs));
+    if (srv && configs.length > 0) {
+      // The target's ratio, on the same pairs: raw's best sorted batch sizes against the server at the top C.
+      let n = 0;
+      let count = 0;
+      while (n < workload.length && count < (quick ? 300 : 1200)) count += workload[n++]!.texts.length;
+      const sizes = configs.filter((c) => c.order === 'sorted').sort((a, b) => b.pairsPerSec - a.pairsPerSec).slice(0, quick ? 1 : 2).map((c) => c.batchSize);
+      raw = await openRaw(modelDir, ONNX, cpu.cores);
+      const rounds = await sameWork(raw, srv.url, workload.slice(0, n), pairs.slice(0, count), lengths.slice(0, count), sizes, Math.max(...clients), quick ? 1 : 2);
+      await raw.release();
+      same = { clients: Math.max(...clients), requests: n, pairs: count, rounds };
+    }
   } finally {
     for (const [, p] of servers) await p.stop();
   }
@@ -146,8 +160,10 @@ async function main(): Promise<void> {
     ...(rawResult ? { raw: rawResult } : {}),
     rows,
     ...(single ? { single } : {}),
+    ...(same ? { sameWork: same } : {}),
     ratios: {
-      serverRaw: ratio(at('server')?.pairsPerSec, rawResult?.best.pairsPerSec),
+      serverRaw: same ? same.rounds.reduce((n, x) => n + x.rawSeconds, 0) / same.rounds.reduce((n, x) => n + x.serverSeconds, 0) : undefined,
+      serverRawWindow: ratio(at('server')?.pairsPerSec, rawResult?.best.pairsPerSec),
       serverRawRequestOrder: ratio(at('server')?.pairsPerSec, bestRequestOrder),
       serverNaive: ratio(at('server')?.pairsPerSec, at('naive')?.pairsPerSec),
       pingP99Ms: at('server')?.pingP99,
