@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { uploadModel } from '../src/artifacts/upload';
-import { loadConfig } from '../src/config';
+import { loadConfig, settingsOf } from '../src/config';
 import { configureLog } from '../src/log';
 import { ensureModel } from '../scripts/dev/models';
 import { s3rverClient } from '../scripts/dev/s3rver';
@@ -126,12 +126,12 @@ async function main(): Promise<void> {
         const s3 = await startS3rver(path.join(tmp, 's3'));
         try {
           const client = s3rverClient(s3.endpoint);
-          const config = loadConfig({ AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1' });
+          const { s3: s3Options } = settingsOf(loadConfig({ AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1' })).artifacts;
           const s3env = { AWS_ENDPOINT_URL_S3: s3.endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER', S3_FORCE_PATH_STYLE: 'true' };
-          const prefix = await uploadModel(dir, 's3://models/cold/', { tar: false, client, config });
+          const prefix = await uploadModel(dir, 's3://models/cold/', { tar: false, client, s3: s3Options });
           rows.push(await timedStart('S3 prefix (s3rver), empty cache', '', { MODEL_DIR: '', MODEL_URI: prefix.uri, MODEL_CACHE_DIR: cache('s3'), ...s3env }, target));
           if (values.tar) {
-            const tar = await uploadModel(dir, 's3://models/cold/model.tar.gz', { tar: true, client, config });
+            const tar = await uploadModel(dir, 's3://models/cold/model.tar.gz', { tar: true, client, s3: s3Options });
             rows.push(await timedStart('S3 model.tar.gz (s3rver), empty cache', '', { MODEL_DIR: '', MODEL_URI: tar.uri, MODEL_CACHE_DIR: cache('s3tar'), ...s3env }, target));
           }
         } finally {

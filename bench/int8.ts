@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config';
+import { loadConfig, settingsOf } from '../src/config';
 import { configureLog } from '../src/log';
 import { readPairGroups } from '../src/quantize/fidelityPairs';
 import { quantizeFolder } from '../src/quantize/quantizeFolder';
@@ -93,7 +93,8 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
     // --queries 0: no fidelity report (the file is still load-checked), for layout-only runs.
     const groups = queries > 0 && fs.existsSync(MSMARCO_SAMPLE) ? (await readPairGroups(MSMARCO_SAMPLE)).slice(0, queries) : undefined;
     if (!groups) log(queries > 0 ? `${MSMARCO_SAMPLE} is not there: no fidelity report` : 'no fidelity report (--queries 0)');
-    const q = await quantizeFolder(dir, { config: loadConfig(), ...(groups ? { groups } : {}) });
+    const { engine, batching } = settingsOf(loadConfig());
+    const q = await quantizeFolder(dir, { engine, batching, ...(groups ? { groups } : {}) });
     log(`${preset}: quantized in ${q.seconds.toFixed(1)} s; ${q.fidelity ? JSON.stringify(q.fidelity) : ''}`);
     const workload = makeWorkload({ requests: 400, seed: 1234 });
     const reqFlops = workload.map(() => 0);

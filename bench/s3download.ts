@@ -20,7 +20,7 @@ import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { downloadModel } from '../src/artifacts/downloadModel';
-import { loadConfig } from '../src/config';
+import { loadConfig, settingsOf } from '../src/config';
 import { configureLog } from '../src/log';
 
 export interface S3DownloadBenchOptions {
@@ -136,7 +136,7 @@ export async function benchS3Download(opts: S3DownloadBenchOptions = {}): Promis
     await client.send(new PutObjectCommand({ Bucket: 'bench', Key: 'model/config.json', Body: '{}' }));
     fs.rmSync(src);
 
-    const config = loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...opts.env });
+    const artifacts = settingsOf(loadConfig({ AWS_ENDPOINT_URL_S3: endpoint, ...opts.env })).artifacts;
     const getToFile = async (out: string, md5: boolean): Promise<void> => {
       const res = await client.send(new GetObjectCommand({ Bucket: 'bench', Key: 'model/model.onnx' }));
       const body = res.Body as Readable;
@@ -153,7 +153,7 @@ export async function benchS3Download(opts: S3DownloadBenchOptions = {}): Promis
       {
         label: 'reranker downloader',
         run: async (i) => {
-          const r = await downloadModel({ ...config, modelCacheDir: path.join(work, `cache-${i}`) }, 's3://bench/model/', { client, progressIntervalMs: 60_000 });
+          const r = await downloadModel({ ...artifacts, modelCacheDir: path.join(work, `cache-${i}`) }, 's3://bench/model/', { client, progressIntervalMs: 60_000 });
           if (r.verified['model/model.onnx'] === undefined || r.verified['model/model.onnx'].startsWith('size only')) throw new Error('the model was not verified by digest');
           transfer = bytes / MB / r.transferSeconds;
         },
@@ -205,7 +205,7 @@ export async function benchS3Download(opts: S3DownloadBenchOptions = {}): Promis
       oursRuns: rows[2]?.runs ?? [],
       rows,
       load: [loadBefore, loadavg()],
-      settings: { partSizeMB: config.s3.partSizeBytes / MB, rangeConcurrency: config.s3.rangeConcurrency, thresholdMB: config.s3.multipartThresholdBytes / MB },
+      settings: { partSizeMB: artifacts.s3.partSizeBytes / MB, rangeConcurrency: artifacts.s3.rangeConcurrency, thresholdMB: artifacts.s3.multipartThresholdBytes / MB },
     };
   } finally {
     client.destroy();

@@ -4,7 +4,7 @@
  *          quantize <model-dir> [--out FILE] | version
  */
 import { parseArgs } from 'node:util';
-import { ConfigErrors, loadConfig, logFormatOf } from './config';
+import { ConfigErrors, loadConfig, logFormatOf, settingsOf } from './config';
 import { isAppError, messageOf } from './errors';
 import { configureLog, logger } from './log';
 import { VERSION } from './version';
@@ -114,11 +114,13 @@ async function serve(args: string[]): Promise<number> {
     logger('main').error(`start-up failed: ${messageOf(e)}`, { problems });
     return 1;
   }
-  configureLog(config.logLevel, config.logFormat);
+  // Read and checked once; each part is then given only its own options object.
+  const settings = settingsOf(config);
+  configureLog(settings.log.logLevel, settings.log.logFormat);
   const log = logger('main');
   let running;
   try {
-    running = await start(config);
+    running = await start(settings);
   } catch (e) {
     log.error(`start-up failed: ${messageOf(e)}`);
     return 1;
@@ -178,7 +180,7 @@ async function inspect(args: string[]): Promise<number> {
     return 2;
   }
   // --dtype defaults to MODEL_DTYPE, so inspect shows what `serve` would pick here.
-  const config = loadConfig();
+  const config = settingsOf(loadConfig()).modelFiles;
   const request = values.dtype !== undefined ? parseDtype(values.dtype) : config.modelDtype;
   if (request === undefined) {
     process.stderr.write(`--dtype must be one of ${DTYPES.join(', ')} or an .onnx file name\n`);
@@ -199,9 +201,9 @@ async function upload(args: string[]): Promise<number> {
     process.stderr.write(`reranker upload needs a model folder and an s3:// URI\n${HELP.upload}\n`);
     return 2;
   }
-  const config = loadConfig();
-  configureLog(config.logLevel, 'text');
-  const r = await uploadModel(dir, uri, { tar: values.tar === true, config });
+  const settings = settingsOf(loadConfig());
+  configureLog(settings.log.logLevel, 'text');
+  const r = await uploadModel(dir, uri, { tar: values.tar === true, s3: settings.artifacts.s3 });
   process.stdout.write(`uploaded ${r.files} files (${r.bytes} bytes)\nMODEL_URI=${r.uri}\n`);
   return 0;
 }

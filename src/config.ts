@@ -1,7 +1,9 @@
 /**
  * The only reader of the environment. One schema, read once at start-up into a frozen Config;
  * a bad value stops the process with a message that names the variable and what it accepts.
- * docs/sagemaker.md and the README's configuration table document every key below.
+ * The commands (cli.ts, quantize/quantizeCommand.ts) then hand each part only its own options
+ * object (settingsOf below); no part is given the whole Config. docs/sagemaker.md and the README's
+ * configuration table document every key below.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -72,17 +74,7 @@ export interface Config {
   readonly maxConcurrentTransforms: number;
   readonly batchStrict: boolean;
 
-  readonly s3: {
-    readonly endpoint: string | undefined;
-    readonly forcePathStyle: boolean;
-    readonly region: string | undefined;
-    readonly objectConcurrency: number;
-    readonly rangeConcurrency: number;
-    readonly partSizeBytes: number;
-    readonly multipartThresholdBytes: number;
-    /** Failed attempts in a row (without new bytes) before an object download gives up. */
-    readonly downloadAttempts: number;
-  };
+  readonly s3: S3Options;
   readonly extract: { readonly maxBytes: number; readonly maxEntries: number };
 
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -104,6 +96,19 @@ export interface Config {
   /** CloudWatch EMF lines on stdout and OpenTelemetry traces (observabilityConfig() below). */
   readonly emf: EmfConfig;
   readonly tracing: TracingConfig;
+}
+
+/** AWS_ENDPOINT_URL*, AWS_REGION, S3_*: how the artifacts part talks to S3 (src/artifacts/). */
+export interface S3Options {
+  readonly endpoint: string | undefined;
+  readonly forcePathStyle: boolean;
+  readonly region: string | undefined;
+  readonly objectConcurrency: number;
+  readonly rangeConcurrency: number;
+  readonly partSizeBytes: number;
+  readonly multipartThresholdBytes: number;
+  /** Failed attempts in a row (without new bytes) before an object download gives up. */
+  readonly downloadAttempts: number;
 }
 
 /** METRICS_EMF*: CloudWatch Embedded Metric Format lines on stdout (src/cloudwatch/). */
@@ -145,6 +150,71 @@ export interface Budgets {
   readonly bodyTimeoutMs: number;
   /** Time for the request headers to arrive: HEADERS_TIMEOUT. */
   readonly headersTimeoutMs: number;
+}
+
+/**
+ * The settings each part of the server is given, by name. The Config is read and checked once
+ * (loadConfig); settingsOf() then copies exactly these keys into one fresh, frozen object per part,
+ * so a part cannot read another part's settings: not at compile time (its parameter is the part's
+ * type below) and not at run time (the other keys are not on the object it holds). A key may belong
+ * to several parts (DEVICE: the engine runs on it, the model folder picks a variant for it, /info
+ * shows it); each gets its own copy. Every Config key belongs to a part (test/unit/config.test.ts).
+ */
+const PART_KEYS = {
+  /** Where the model comes from: src/artifacts (resolveModel, downloadModel, extraction). */
+  artifacts: ['modelDir', 'modelUri', 'sagemakerModelDir', 'demoModelDir', 'modelCacheDir', 'extract', 's3'],
+  /** Which files of the folder are served (MODEL_ONNX_FILE, MODEL_DTYPE for DEVICE): modelSpec/readModelFiles. */
+  modelFiles: ['onnxFile', 'modelDtype', 'device'],
+  /** MODEL_TASK, MAX_INPUT_LENGTH, ACTIVATION and the decoder overrides: modelSpec/specOverrides. */
+  overrides: ['taskOverride', 'maxInputLengthOverride', 'activationOverride', 'scoreTokensOverride', 'promptTemplateFile', 'instructionOverride'],
+  /** Tokenizer and inference workers, device, memory layout: engine/createReranker. */
+  engine: ['device', 'autoCpuReason', 'cudaDeviceId', 'inferenceWorkers', 'intraOpThreads', 'layoutOverridden', 'cores', 'memoryLayout', 'tokenizerWorkers', 'modelCacheDir', 'faultInjection'],
+  /** The scheduler's limits (src/batching, through engine/createReranker). */
+  batching: ['maxBatchTokens', 'maxBatchRequests', 'maxConcurrentRequests'],
+  /** Routes, limits, budgets, keys, batch transform, and what /info and /execution-parameters show: src/http. */
+  http: [
+    'apiKeys', 'ui', 'budgets', 'maxPayloadBytes', 'maxPayloadMb', 'requestTimeoutMs', 'keepAliveTimeoutMs',
+    'batchMode', 'batchStrategy', 'batchStrict', 'maxConcurrentTransforms', 'maxClientBatchSize',
+    'device', 'intraOpThreads', 'maxBatchTokens', 'maxBatchRequests', 'maxConcurrentRequests', 'resultCacheBytes',
+  ],
+  /** What main.ts itself reads: the address, the drain, the result cache's budget. */
+  server: ['host', 'port', 'shutdownTimeoutMs', 'resultCacheBytes'],
+  /** The one "ready" line (startupSummary.ts). */
+  startupSummary: [
+    'batchMode', 'batchStrategy', 'cudaDeviceId', 'device', 'intraOpThreads', 'maxBatchTokens', 'maxClientBatchSize',
+    'maxConcurrentTransforms', 'maxPayloadMb', 'requestTimeoutMs', 's3', 'tokenizerWorkers',
+  ],
+  /** CloudWatch EMF and OpenTelemetry (observability.ts). */
+  observability: ['emf', 'tracing'],
+  /** LOG_LEVEL and LOG_FORMAT (cli.ts configures the log with them). */
+  log: ['logLevel', 'logFormat'],
+} as const satisfies Record<string, readonly (keyof Config)[]>;
+
+type PartKeys = typeof PART_KEYS;
+
+/** One narrow, frozen options object per part (settingsOf). */
+export type Settings = { readonly [P in keyof PartKeys]: Readonly<Pick<Config, PartKeys[P][number]>> };
+export type ArtifactOptions = Settings['artifacts'];
+export type ModelFileOptions = Settings['modelFiles'];
+export type OverrideOptions = Settings['overrides'];
+export type EngineOptions = Settings['engine'];
+export type BatchingOptions = Settings['batching'];
+export type HttpOptions = Settings['http'];
+export type ServerOptions = Settings['server'];
+export type StartupSummaryOptions = Settings['startupSummary'];
+export type ObservabilityOptions = Settings['observability'];
+export type LogOptions = Settings['log'];
+
+/** The names of the parts and the keys each is given (for tests and docs; settingsOf uses them). */
+export const SETTINGS_PARTS: { readonly [P in keyof PartKeys]: readonly (keyof Config)[] } = PART_KEYS;
+
+/** Each part's options object: a fresh frozen copy of exactly its keys of `config`. */
+export function settingsOf(config: Config): Settings {
+  const parts: Record<string, object> = {};
+  for (const [part, keys] of Object.entries(PART_KEYS) as Array<[string, readonly (keyof Config)[]]>) {
+    parts[part] = Object.freeze(Object.fromEntries(keys.map((k) => [k, config[k]])));
+  }
+  return Object.freeze(parts) as Settings;
 }
 
 type Env = Record<string, string | undefined>;
@@ -390,7 +460,7 @@ function budgets(env: Env, payloadMb: number): Budgets {
 export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
 
 /** MAX_BATCH_TOKENS in force on a provider: the setting, or its default there (DEVICE=auto learns the provider only when the engine starts). */
-export function maxBatchTokensFor(config: Pick<Config, 'maxBatchTokens'>, provider: 'cuda' | 'cpu'): number {
+export function maxBatchTokensFor(config: Pick<BatchingOptions, 'maxBatchTokens'>, provider: 'cuda' | 'cpu'): number {
   return config.maxBatchTokens ?? DEFAULT_BATCH_TOKENS[provider];
 }
 

@@ -9,7 +9,7 @@ import type { Server } from 'node:http';
 import path from 'node:path';
 import { sha256OfFile } from './artifacts/modelHash';
 import { resolveModel } from './artifacts/resolveModel';
-import type { Config } from './config';
+import type { ServerOptions, Settings } from './config';
 import { detectCpuFeatures } from './cpuFeatures';
 import { createReranker, warmUp } from './engine/createReranker';
 import { AppError, messageOf } from './errors';
@@ -38,10 +38,12 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export async function start(config: Config): Promise<Running> {
+/** `settings`: one options object per part (config.ts settingsOf); each part is given only its own. */
+export async function start(settings: Settings): Promise<Running> {
+  const config = settings.server;
   const state = new ServerState();
-  const app = createApp({ config, state, version: VERSION });
-  const server = createHttpServer(app, config);
+  const app = createApp({ config: settings.http, state, version: VERSION });
+  const server = createHttpServer(app, settings.http);
   server.listen(config.port, config.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
@@ -50,8 +52,8 @@ export async function start(config: Config): Promise<Running> {
   const addr = server.address();
   log.info('listening', { port: typeof addr === 'object' && addr ? addr.port : config.port, version: VERSION });
 
-  const observability = startObservability(config, state, VERSION);
-  const ready = load(config, state);
+  const observability = startObservability(settings.observability, state, VERSION);
+  const ready = load(settings, state);
   observability.metricsFrom(ready);
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => (stopping ??= drain(config, state, server).then(() => observability.stop()));
@@ -59,7 +61,7 @@ export async function start(config: Config): Promise<Running> {
 }
 
 /** A port that is taken or not allowed names the port and the variable that sets it. */
-function listenError(e: NodeJS.ErrnoException, config: Config): Error {
+function listenError(e: NodeJS.ErrnoException, config: ServerOptions): Error {
   const where = `${config.host}:${config.port}`;
   const fix = 'set PORT (or SAGEMAKER_BIND_TO_PORT, which wins) to a free port';
   if (e.code === 'EADDRINUSE') return new AppError('Config', `port ${config.port} is already in use (${where}): stop the other process or ${fix}`, { cause: e });
@@ -68,7 +70,7 @@ function listenError(e: NodeJS.ErrnoException, config: Config): Error {
   return e;
 }
 
-async function load(config: Config, state: ServerState): Promise<void> {
+async function load(settings: Settings, state: ServerState): Promise<void> {
   // Start-up time by phase, for the ready line and reranker_model_load_seconds.
   const phasesMs: Record<string, number> = {};
   const t0 = performance.now();
@@ -89,19 +91,20 @@ async function load(config: Config, state: ServerState): Promise<void> {
       fetchPhase = next;
     };
     // The span covers the S3 download when the model comes from S3.
-    const resolved = await withSpan('model resolve', {}, () => resolveModel(config, { onPhase }), (r) => ({ 'model.source': r.source, ...(r.uri ? { 'model.uri': r.uri } : {}) }));
+    const resolved = await withSpan('model resolve', {}, () => resolveModel(settings.artifacts, { onPhase }), (r) => ({ 'model.source': r.source, ...(r.uri ? { 'model.uri': r.uri } : {}) }));
     lap(fetchPhase);
     const demo = resolved.source === 'demo';
     state.model = { ...resolved, demo };
     log.info(`model source: ${resolved.source} (${resolved.reason})`, { dir: resolved.dir, ...(resolved.uri ? { uri: resolved.uri } : {}) });
 
     state.phase = 'loading';
+    const pick = settings.modelFiles;
     const files = await readModelFiles(
       resolved.dir,
-      config.onnxFile !== undefined ? { onnxFile: config.onnxFile } : { dtype: { request: config.modelDtype, device: config.device, cpu: detectCpuFeatures() } },
+      pick.onnxFile !== undefined ? { onnxFile: pick.onnxFile } : { dtype: { request: pick.modelDtype, device: pick.device, cpu: detectCpuFeatures() } },
     );
     state.files = { read: files.paths, onnxFiles: files.onnxFiles };
-    const result = buildSpec(files, await specOverrides(config));
+    const result = buildSpec(files, await specOverrides(settings.overrides));
     if (!result.ok) throw new Error(`cannot serve the model in ${resolved.dir}: ${result.reason}`);
     const spec = result.spec;
     state.spec = spec;
@@ -109,7 +112,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
     log.info('spec decided', { task: spec.task, family: spec.family, maxInputLength: spec.maxInputLength, activation: spec.activation, labels: spec.labels, onnx: spec.onnxFile, ...(spec.variant ? { dtype: spec.variant.requested, variant: spec.variant.kind, variantReason: spec.variant.reason } : {}) });
     lap('spec');
 
-    const reranker = await createReranker(config, spec, files);
+    const reranker = await createReranker(settings.engine, settings.batching, spec, files);
     state.reranker = reranker;
     lap('engine');
     if (reranker.startupMs) {
@@ -127,11 +130,11 @@ async function load(config: Config, state: ServerState): Promise<void> {
     state.phase = 'ready';
     state.readyAt = Date.now();
     state.loadMs = phasesMs;
-    reportReady(config, state.model, reranker, phasesMs);
+    reportReady(settings.startupSummary, state.model, reranker, phasesMs);
     // Hashed after /ping says 200, in a worker thread: on a few cores, hashing a large file beside the
     // session's creation would slow the creation down. The result cache (keyed on the hash) is
     // attached when the hash is known; requests before that are scored without it.
-    if (spec.onnxFile) attachCacheWhenHashed(config, state, path.join(resolved.dir, spec.onnxFile));
+    if (spec.onnxFile) attachCacheWhenHashed(settings.server, state, path.join(resolved.dir, spec.onnxFile));
   } catch (e) {
     state.phase = 'failed';
     state.failure = messageOf(e);
@@ -139,7 +142,7 @@ async function load(config: Config, state: ServerState): Promise<void> {
   }
 }
 
-function attachCacheWhenHashed(config: Config, state: ServerState, onnxPath: string): void {
+function attachCacheWhenHashed(config: ServerOptions, state: ServerState, onnxPath: string): void {
   const t0 = performance.now();
   sha256OfFile(onnxPath).then(
     (sha) => {
@@ -155,7 +158,7 @@ function attachCacheWhenHashed(config: Config, state: ServerState, onnxPath: str
  * The listener stays open while draining so that /ping and new requests get a quick 503 (not a
  * refused connection) while in-flight requests finish; then everything closes.
  */
-async function drain(config: Config, state: ServerState, server: Server): Promise<void> {
+async function drain(config: ServerOptions, state: ServerState, server: Server): Promise<void> {
   if (state.phase === 'failed') {
     // Nothing was served: close quietly, the start-up failure line already said everything.
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));

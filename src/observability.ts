@@ -4,7 +4,7 @@
  * after a last EMF line and a flush of the buffered spans.
  */
 import { startEmfReporter, modelLabelOf, type EmfReporter } from './cloudwatch/emfReporter';
-import type { Config } from './config';
+import type { ObservabilityOptions } from './config';
 import type { ServerState } from './http/state';
 import { initTracing, shutdownTracing } from './tracing/tracer';
 
@@ -14,7 +14,7 @@ export interface Observability {
   stop(): Promise<void>;
 }
 
-export function startObservability(config: Pick<Config, 'emf' | 'tracing'>, state: ServerState, version: string): Observability {
+export function startObservability(config: ObservabilityOptions, state: ServerState, version: string): Observability {
   initTracing(config.tracing, version);
   let emf: EmfReporter | undefined;
   let stopped = false;

@@ -3,7 +3,7 @@
  * limits, and how long loading took; plus the same facts as metrics (reranker_model_info,
  * reranker_model_load_seconds). No secrets: the S3 endpoint loses any user:password@.
  */
-import type { Config } from './config';
+import type { StartupSummaryOptions } from './config';
 import { modelLoaded } from './engine/engineMetrics';
 import type { Reranker } from './engine/reranker';
 import { memoryLayoutInfo } from './engine/memoryLayout';
@@ -13,7 +13,7 @@ import { VERSION } from './version';
 
 const log = logger('main');
 
-export function reportReady(config: Pick<Config, 'batchMode' | 'batchStrategy' | 'cudaDeviceId' | 'device' | 'intraOpThreads' | 'maxBatchTokens' | 'maxClientBatchSize' | 'maxConcurrentTransforms' | 'maxPayloadMb' | 'requestTimeoutMs' | 's3' | 'tokenizerWorkers'>, model: ServedModel, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
+export function reportReady(config: StartupSummaryOptions, model: ServedModel, reranker: Reranker, phasesMs: Readonly<Record<string, number>>): void {
   const spec = reranker.spec;
   const engine = reranker.engineInfo;
   const limits = reranker.limitsInUse;

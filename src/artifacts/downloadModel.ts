@@ -13,7 +13,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { HeadBucketCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { boundedEach } from '../boundedEach';
-import type { Config } from '../config';
+import type { ArtifactOptions } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
 import { downloadObject, type ObjectTask } from './downloadObject';
@@ -57,7 +57,7 @@ export function cacheEntryDir(cacheDir: string, uri: string, endpoint: string | 
 }
 
 /** What a download reads of the configuration. */
-export type DownloadConfig = Pick<Config, 'extract' | 'modelCacheDir' | 's3'>;
+export type DownloadConfig = Pick<ArtifactOptions, 'extract' | 'modelCacheDir' | 's3'>;
 
 export async function downloadModel(config: DownloadConfig, uri: string, opts: DownloadOptions = {}): Promise<DownloadResult> {
   const loc = parseS3Uri(uri);

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config';
+import type { ArtifactOptions } from '../config';
 import { extractTar } from './extractTar';
 import { findModelRoot } from './modelFolder';
 import { isArchiveName } from './s3Uri';
@@ -19,7 +19,7 @@ export async function singleArchive(dir: string): Promise<string | undefined> {
   return visible.length === 1 && only?.isFile() && isArchiveName(only.name) ? path.join(dir, only.name) : undefined;
 }
 
-export async function extractLocalArchive(config: Pick<Config, 'extract' | 'modelCacheDir'>, archive: string): Promise<string> {
+export async function extractLocalArchive(config: Pick<ArtifactOptions, 'extract' | 'modelCacheDir'>, archive: string): Promise<string> {
   const st = await fsp.stat(archive);
   const key = crypto.createHash('sha256').update(`${path.resolve(archive)}\n${st.size}\n${st.mtimeMs}`).digest('hex').slice(0, 16);
   const entry = path.join(config.modelCacheDir, `local-${path.basename(archive).replace(/[^A-Za-z0-9._-]+/g, '_')}-${key}`);

@@ -8,7 +8,7 @@
  * The caller logs the returned source and reason as one line.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
-import type { Config } from '../config';
+import type { ArtifactOptions } from '../config';
 import { AppError } from '../errors';
 import { downloadModel } from './downloadModel';
 import { extractLocalArchive, singleArchive } from './localArchive';
@@ -31,9 +31,7 @@ export interface ResolveOptions {
   readonly retryBaseMs?: number;
 }
 
-/** What resolving the model reads of the configuration (config.ts decided and checked all of it). */
-export type ArtifactOptions = Pick<Config, 'modelDir' | 'modelUri' | 'sagemakerModelDir' | 'demoModelDir' | 'extract' | 'modelCacheDir' | 's3'>;
-
+/** `config`: the artifacts part's own settings (config.ts settingsOf().artifacts). */
 export async function resolveModel(config: ArtifactOptions, opts: ResolveOptions = {}): Promise<ResolvedModel> {
   const ignored = config.modelUri !== undefined ? `; MODEL_URI=${config.modelUri} is not used` : '';
   if (config.modelDir !== undefined) {

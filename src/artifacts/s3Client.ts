@@ -3,12 +3,12 @@
  * (environment, shared profile, web identity, ECS/EC2/SageMaker role): nothing custom, nothing logged.
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import type { Config } from '../config';
+import type { S3Options } from '../config';
 
 /** Region used when none is configured; followRegionRedirects finds the bucket's real region. */
 export const FALLBACK_REGION = 'us-east-1';
 
-export function createS3Client(s3: Config['s3'], overrides: Partial<S3ClientConfig> = {}): S3Client {
+export function createS3Client(s3: S3Options, overrides: Partial<S3ClientConfig> = {}): S3Client {
   const custom = s3.endpoint !== undefined;
   const sockets = Math.max(50, s3.objectConcurrency * s3.rangeConcurrency + 8);
   const agent = { keepAlive: true, maxSockets: sockets };
@@ -35,7 +35,7 @@ export function createS3Client(s3: Config['s3'], overrides: Partial<S3ClientConf
 }
 
 /** Where requests go, for error messages: never contains credentials. */
-export function describeEndpoint(s3: Config['s3']): string {
+export function describeEndpoint(s3: S3Options): string {
   if (s3.endpoint === undefined) return `AWS S3 (region ${s3.region ?? `${FALLBACK_REGION}, not configured`})`;
   try {
     const u = new URL(s3.endpoint);

@@ -12,7 +12,7 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import * as tar from 'tar-stream';
 import { boundedEach } from '../boundedEach';
-import { loadConfig, type Config } from '../config';
+import type { S3Options } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
 import { checkModelFolder } from './modelFolder';
@@ -26,8 +26,8 @@ export interface UploadOptions {
   /** One model.tar.gz (files at the archive root) instead of an uncompressed prefix. */
   readonly tar: boolean;
   readonly client?: S3Client;
-  /** For the S3 settings (endpoint, region, part size); read from the environment when absent. */
-  readonly config?: Pick<Config, 's3'>;
+  /** The S3 settings (endpoint, region, part size, concurrency): config.ts settingsOf().artifacts.s3. */
+  readonly s3: S3Options;
 }
 
 export interface UploadResult {
@@ -47,16 +47,16 @@ interface LocalFile {
 export async function uploadModel(dir: string, uri: string, opts: UploadOptions): Promise<UploadResult> {
   const root = path.resolve(dir);
   await checkModelFolder(root, root);
-  const config = opts.config ?? loadConfig();
-  const client = opts.client ?? createS3Client(config.s3);
+  const s3 = opts.s3;
+  const client = opts.client ?? createS3Client(s3);
   const loc = parseS3Uri(uri);
   if (loc.kind === 'archive' && !opts.tar) {
     throw new AppError('Config', `${uri} names an archive: add --tar to upload a model.tar.gz, or give a prefix (s3://bucket/prefix/) for an uncompressed upload`);
   }
   const files = await walk(root);
   const bytes = files.reduce((a, f) => a + f.size, 0);
-  const partSize = Math.max(5 * 1024 * 1024, config.s3.partSizeBytes);
-  const where = { bucket: loc.bucket, endpoint: describeEndpoint(config.s3), write: true, op: 'PutObject' };
+  const partSize = Math.max(5 * 1024 * 1024, s3.partSizeBytes);
+  const where = { bucket: loc.bucket, endpoint: describeEndpoint(s3), write: true, op: 'PutObject' };
 
   if (opts.tar) {
     const key = loc.kind === 'archive' ? loc.key : `${loc.key}model.tar.gz`;
@@ -88,7 +88,7 @@ export async function uploadModel(dir: string, uri: string, opts: UploadOptions)
   const prefixUri = formatS3Uri(loc.bucket, loc.key);
   await warnAboutOthers(client, loc.bucket, loc.key, new Set(files.map((f) => loc.key + f.rel)), prefixUri);
   const largestFirst = [...files].sort((a, b) => b.size - a.size);
-  await boundedEach(largestFirst, config.s3.objectConcurrency, async (f) => {
+  await boundedEach(largestFirst, s3.objectConcurrency, async (f) => {
     const key = loc.key + f.rel;
     try {
       await new Upload({ client, params: { Bucket: loc.bucket, Key: key, Body: fs.createReadStream(f.abs), ContentLength: f.size }, partSize, queueSize: 4 }).done();

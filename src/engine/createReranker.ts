@@ -5,7 +5,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { maxBatchTokensFor, type Config } from '../config';
+import { maxBatchTokensFor, type BatchingOptions, type EngineOptions } from '../config';
 import { AppError } from '../errors';
 import { logger } from '../log';
 import { tokenizerFilesOf, unservableReason } from '../modelSpec/servable';
@@ -21,14 +21,11 @@ import { detectMemoryLimit } from '../memoryLimit';
 
 const log = logger('engine');
 
-/** What the engine reads of the configuration (config.ts decided and checked all of it). */
-export type EngineOptions = Pick<
-  Config,
-  'tokenizerWorkers' | 'modelCacheDir' | 'autoCpuReason' | 'device' | 'cudaDeviceId' | 'intraOpThreads' | 'faultInjection' | 'inferenceWorkers' | 'memoryLayout' | 'cores' | 'layoutOverridden' | 'maxBatchTokens' | 'maxBatchRequests' | 'maxConcurrentRequests'
->;
-
-/** `files` is what the model folder's one reader found: the workers load exactly those files. */
-export async function createReranker(config: EngineOptions, spec: ModelSpec, files: ModelFiles): Promise<Reranker> {
+/**
+ * `options` and `batching` are the engine's and the scheduler's own settings (config.ts settingsOf);
+ * `files` is what the model folder's one reader found: the workers load exactly those files.
+ */
+export async function createReranker(options: EngineOptions, batching: BatchingOptions, spec: ModelSpec, files: ModelFiles): Promise<Reranker> {
   const unservable = unservableReason(files, spec);
   if (unservable !== undefined || !spec.inputs || !spec.outputName || !spec.onnxFile) {
     throw new AppError('Model', unservable ?? `no ONNX graph was found in ${files.dir}`);
@@ -42,7 +39,7 @@ export async function createReranker(config: EngineOptions, spec: ModelSpec, fil
   const t0 = performance.now();
   // The tokenizer loads while the sessions are created: start-up waits for the slower of the two.
   let tokenizerMs = 0;
-  const tokenizing = TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: config.tokenizerWorkers, ...(prompt ? { prompt } : {}) }).then((p) => {
+  const tokenizing = TokenizerPool.create({ tokenizer: tokenizerFilesOf(files, spec), workers: options.tokenizerWorkers, ...(prompt ? { prompt } : {}) }).then((p) => {
     tokenizerMs = performance.now() - t0;
     return p;
   });
@@ -50,21 +47,21 @@ export async function createReranker(config: EngineOptions, spec: ModelSpec, fil
   let layout: MemoryLayout | undefined;
   let ortCopyMs = 0;
   const starting = (async (): Promise<InferencePool> => {
-    if (spec.yesNo) decoder = await prepareYesNoGraph(spec, files.dir, config.modelCacheDir, (m) => log.warn(m));
-    const device = config.autoCpuReason !== undefined ? 'cpu' : config.device;
+    if (spec.yesNo) decoder = await prepareYesNoGraph(spec, files.dir, options.modelCacheDir, (m) => log.warn(m));
+    const device = options.autoCpuReason !== undefined ? 'cpu' : options.device;
     const graphPath = decoder?.modelPath ?? onnxPath;
     const layoutInput = {
-      request: config.memoryLayout,
+      request: options.memoryLayout,
       provider: device === 'cpu' ? ('cpu' as const) : ('cuda' as const),
-      cores: config.cores,
+      cores: options.cores,
       modelBytes: await modelBytesOf(onnxPath),
       memoryLimitBytes: detectMemoryLimit().bytes,
-      configured: { workers: config.inferenceWorkers, threads: config.intraOpThreads },
-      overridden: config.layoutOverridden,
+      configured: { workers: options.inferenceWorkers, threads: options.intraOpThreads },
+      overridden: options.layoutOverridden,
     };
     let ortCopy: OrtCopy | undefined;
     if (wantsSharedWeights(layoutInput)) {
-      ortCopy = await ensureOrtCopy(graphPath, config.modelCacheDir);
+      ortCopy = await ensureOrtCopy(graphPath, options.modelCacheDir);
       ortCopyMs = ortCopy.ok ? ortCopy.ms : 0;
       if (ortCopy.ok) log.info(ortCopy.cached ? 'memory-mapped .ort copy found' : 'memory-mapped .ort copy made', { file: ortCopy.path, ms: Math.round(ortCopy.ms) });
       else log.warn(`the memory-mapped .ort copy could not be made: ${ortCopy.reason}`);
@@ -75,14 +72,14 @@ export async function createReranker(config: EngineOptions, spec: ModelSpec, fil
       {
         modelPath: shared ?? graphPath,
         device,
-        ...(config.autoCpuReason !== undefined ? { cpuReason: config.autoCpuReason } : {}),
-        cudaDeviceId: config.cudaDeviceId,
+        ...(options.autoCpuReason !== undefined ? { cpuReason: options.autoCpuReason } : {}),
+        cudaDeviceId: options.cudaDeviceId,
         intraOpThreads: layout.threads,
         ...(shared !== undefined ? { sessionConfig: MMAP_SESSION_CONFIG } : {}),
         inputs,
         outputName: decoder?.outputName ?? outputName,
         ...(decoder ? { yesNo: decoder.yesNo } : {}),
-        ...(config.faultInjection.workerExitFile !== undefined ? { faultExitFile: config.faultInjection.workerExitFile } : {}),
+        ...(options.faultInjection.workerExitFile !== undefined ? { faultExitFile: options.faultInjection.workerExitFile } : {}),
       },
       layout.workers,
     );
@@ -97,20 +94,20 @@ export async function createReranker(config: EngineOptions, spec: ModelSpec, fil
   const engine = eng.value;
   const memoryLayout = layout!;
   const info = engine.info;
-  if (config.autoCpuReason !== undefined) {
+  if (options.autoCpuReason !== undefined) {
     // Expected on a CPU machine: one short line, not a warning.
-    log.info(`DEVICE=auto: ${config.autoCpuReason}; running on CPU, ${info.workers} worker(s) x ${memoryLayout.threads} thread(s)`);
+    log.info(`DEVICE=auto: ${options.autoCpuReason}; running on CPU, ${info.workers} worker(s) x ${memoryLayout.threads} thread(s)`);
   } else if (info.fallbackReason !== undefined) {
     log.warn(`DEVICE=auto: CUDA is not available, running on CPU (${info.fallbackReason})`);
   }
-  const configured = maxBatchTokensFor(config, info.provider);
+  const configured = maxBatchTokensFor(batching, info.provider);
   const maxBatchTokens = decoder?.info.maxBatchTokens !== undefined ? Math.min(configured, decoder.info.maxBatchTokens) : configured;
   if (decoder) log.info('decoder reranker graph', { ...decoder.info });
-  log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: memoryLayout.threads, layout: memoryLayout.kind, layoutReason: memoryLayout.reason, tokenizerWorkers: config.tokenizerWorkers, maxBatchTokens });
+  log.info('engine started', { provider: info.provider, workers: info.workers, intraOpThreads: memoryLayout.threads, layout: memoryLayout.kind, layoutReason: memoryLayout.reason, tokenizerWorkers: options.tokenizerWorkers, maxBatchTokens });
   const limits = {
     maxBatchTokens,
-    maxBatchRequests: config.maxBatchRequests,
-    maxConcurrentRequests: config.maxConcurrentRequests,
+    maxBatchRequests: batching.maxBatchRequests,
+    maxConcurrentRequests: batching.maxConcurrentRequests,
   };
   const reranker = new Reranker(spec, tokenizer, engine, limits, batchMetrics);
   reranker.memoryLayout = memoryLayout;

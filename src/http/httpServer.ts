@@ -9,7 +9,7 @@
 import http, { STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Express } from 'express';
-import type { Config } from '../config';
+import type { HttpOptions } from '../config';
 import { checkDeclaredLength } from './bodyReader';
 import { onClientError } from './clientError';
 
@@ -30,7 +30,7 @@ function hostRequired(app: Express) {
   };
 }
 
-export function createHttpServer(app: Express, config: Pick<Config, 'keepAliveTimeoutMs' | 'maxPayloadBytes' | 'budgets'>): http.Server {
+export function createHttpServer(app: Express, config: Pick<HttpOptions, 'keepAliveTimeoutMs' | 'maxPayloadBytes' | 'budgets'>): http.Server {
   const { budgets } = config;
   const handler = hostRequired(app);
   const server = http.createServer(

@@ -6,12 +6,10 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config';
+import type { OverrideOptions } from '../config';
 import { AppError, messageOf } from '../errors';
 import { parseScoreTemplate } from '../tokenize/promptTemplates';
 import type { SpecOverrides } from './types';
-
-export type OverrideOptions = Pick<Config, 'taskOverride' | 'maxInputLengthOverride' | 'activationOverride' | 'scoreTokensOverride' | 'promptTemplateFile' | 'instructionOverride'>;
 
 export async function specOverrides(config: OverrideOptions): Promise<SpecOverrides> {
   const out: { -readonly [K in keyof SpecOverrides]?: SpecOverrides[K] } = {};

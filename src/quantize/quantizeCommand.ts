@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config';
+import { loadConfig, settingsOf } from '../config';
 import { configureLog } from '../log';
 import { formatFidelity } from './fidelity';
 import { DEFAULT_PAIRS_FILE, readPairGroups } from './fidelityPairs';
@@ -56,12 +56,13 @@ export async function quantizeCommand(args: string[]): Promise<number> {
     process.stderr.write(`--ops must be one of ${QUANT_OPS.join(', ')}\n`);
     return 2;
   }
-  const config = loadConfig();
+  const { engine, batching } = settingsOf(loadConfig());
   configureLog('warn', 'text');
   const pairsFile = values['no-fidelity'] ? undefined : (values.pairs ?? (fs.existsSync(DEFAULT_PAIRS_FILE) ? DEFAULT_PAIRS_FILE : undefined));
   const groups = pairsFile !== undefined ? await readPairGroups(pairsFile) : undefined;
   const r = await quantizeFolder(dir, {
-    config,
+    engine,
+    batching,
     ops,
     ...(values.out !== undefined ? { out: values.out } : {}),
     ...(values.onnx !== undefined ? { onnxFile: values.onnx } : {}),

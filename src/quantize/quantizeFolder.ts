@@ -6,7 +6,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import type { Config } from '../config';
+import type { BatchingOptions, EngineOptions } from '../config';
 import { createReranker } from '../engine/createReranker';
 import type { Reranker } from '../engine/reranker';
 import { AppError } from '../errors';
@@ -18,7 +18,9 @@ import type { PairGroup } from './fidelityPairs';
 import { quantizeModel, type QuantizeSummary, type QuantOps } from './quantizeGraph';
 
 export interface QuantizeFolderOptions {
-  readonly config: Config;
+  /** The engine's and the scheduler's settings (config.ts settingsOf); the device and worker counts are set here. */
+  readonly engine: EngineOptions;
+  readonly batching: BatchingOptions;
   /** output file; default model_quantized.onnx beside the fp32 file */
   readonly out?: string;
   /** the fp32 file inside the folder; default the one the server would pick */
@@ -26,6 +28,12 @@ export interface QuantizeFolderOptions {
   readonly ops?: QuantOps;
   /** real (query, documents) groups for the fidelity report; none: the file is only load-checked */
   readonly groups?: readonly PairGroup[];
+}
+
+/** What createReranker is given. */
+interface Engine {
+  readonly engine: EngineOptions;
+  readonly batching: BatchingOptions;
 }
 
 export interface QuantizeFolderResult {
@@ -53,8 +61,8 @@ export async function quantizeFolder(dir: string, o: QuantizeFolderOptions): Pro
   await fsp.writeFile(temp, bytes);
   try {
     // CPU: the int8 kernels this file is for; one worker each keeps the two models' runs apart.
-    const config: Config = { ...o.config, device: 'cpu', inferenceWorkers: 1, tokenizerWorkers: 1 };
-    const report = await compare(config, built.spec, path.relative(dir, temp), dir, o.groups);
+    const engine: EngineOptions = { ...o.engine, device: 'cpu', inferenceWorkers: 1, tokenizerWorkers: 1 };
+    const report = await compare({ engine, batching: o.batching }, built.spec, path.relative(dir, temp), dir, o.groups);
     await fsp.rename(temp, out);
     return { source, out, summary, ...(report ? { fidelity: report } : {}), seconds: (performance.now() - t0) / 1000 };
   } catch (e) {
@@ -64,7 +72,7 @@ export async function quantizeFolder(dir: string, o: QuantizeFolderOptions): Pro
 }
 
 /** Serves fp32 and int8 one after the other (never both at once: memory) and compares their raw scores. */
-async function compare(config: Config, spec: ModelSpec, quantRel: string, dir: string, groups?: readonly PairGroup[]): Promise<FidelityReport | undefined> {
+async function compare(config: Engine, spec: ModelSpec, quantRel: string, dir: string, groups?: readonly PairGroup[]): Promise<FidelityReport | undefined> {
   const probe: PairGroup[] = [{ query: 'what does the quantized model say', documents: ['it answers with finite scores', 'warm up '.repeat(200)] }];
   const quantScores = await scoreGroups(config, { ...spec, onnxFile: quantRel }, dir, groups ?? probe, 'the quantized model');
   const bad = quantScores.flat().find((x) => !Number.isFinite(x));
@@ -75,10 +83,10 @@ async function compare(config: Config, spec: ModelSpec, quantRel: string, dir: s
   return fidelity(rows);
 }
 
-async function scoreGroups(config: Config, spec: ModelSpec, dir: string, groups: readonly PairGroup[], what: string): Promise<number[][]> {
+async function scoreGroups(config: Engine, spec: ModelSpec, dir: string, groups: readonly PairGroup[], what: string): Promise<number[][]> {
   let reranker: Reranker;
   try {
-    reranker = await createReranker(config, spec, await readModelFiles(dir));
+    reranker = await createReranker(config.engine, config.batching, spec, await readModelFiles(dir));
   } catch (e) {
     throw new AppError('Model', `onnxruntime could not load ${what} (${e instanceof Error ? e.message.split('\n')[0] : String(e)}); nothing was written`, { cause: e });
   }

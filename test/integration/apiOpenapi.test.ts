@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config';
+import { loadConfig, settingsOf } from '../../src/config';
 import { createApp } from '../../src/http/app';
 import { REQUEST_SCHEMAS } from '../../src/http/openapi';
 import { ServerState } from '../../src/http/state';
@@ -18,7 +18,7 @@ type Doc = { openapi: string; paths: Record<string, Record<string, any>>; compon
 
 /** [METHOD path] of every route the Express app registers, in OpenAPI's {param} form. */
 function appRoutes(): string[] {
-  const app = createApp({ config: loadConfig({}), state: new ServerState(), version: 'test' });
+  const app = createApp({ config: settingsOf(loadConfig({})).http, state: new ServerState(), version: 'test' });
   const stack = (app as unknown as { router: { stack: Array<{ route?: { path: string; methods: Record<string, boolean> } }> } }).router.stack;
   return stack
     .filter((l) => l.route)

@@ -179,11 +179,11 @@ describe('OpenTelemetry tracing', () => {
   it('loads no @opentelemetry module when OTEL_EXPORTER_OTLP_ENDPOINT is unset, and the SDK when set', () => {
     const probe = (env: Record<string, string>): string[] => {
       const script = `
-        const { loadConfig } = require(${JSON.stringify(path.join(ROOT, 'dist/src/config.js'))});
+        const { loadConfig, settingsOf } = require(${JSON.stringify(path.join(ROOT, 'dist/src/config.js'))});
         const { startObservability } = require(${JSON.stringify(path.join(ROOT, 'dist/src/observability.js'))});
         const { ServerState } = require(${JSON.stringify(path.join(ROOT, 'dist/src/http/state.js'))});
         require(${JSON.stringify(path.join(ROOT, 'dist/src/main.js'))});
-        const o = startObservability(loadConfig(process.env), new ServerState(), 'test');
+        const o = startObservability(settingsOf(loadConfig(process.env)).observability, new ServerState(), 'test');
         const loaded = Object.keys(require.cache).filter((k) => k.includes('@opentelemetry')).map((k) => k.split('@opentelemetry/')[1].split('/')[0]);
         process.stdout.write(JSON.stringify([...new Set(loaded)]) + '\\n');
         o.stop().then(() => process.exit(0));`;

@@ -12,7 +12,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import * as tar from 'tar-stream';
 import { resolveModel } from '../../src/artifacts/resolveModel';
 import { uploadModel } from '../../src/artifacts/upload';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, settingsOf, type ArtifactOptions } from '../../src/config';
 import { configureLog } from '../../src/log';
 import { makeFakeModel, s3rverClient, sha256Tree, removeTempDirs, startS3rver, tempDir, type S3rverHandle } from '../helpers/s3rver';
 
@@ -28,8 +28,9 @@ after(async () => {
   removeTempDirs();
 });
 
-function config(uri: string | undefined, env: Record<string, string> = {}): Config {
-  return loadConfig({
+/** The artifacts part's own settings, as the server gives them. */
+function config(uri: string | undefined, env: Record<string, string> = {}): ArtifactOptions {
+  return settingsOf(loadConfig({
     ...(uri ? { MODEL_URI: uri } : {}),
     SM_MODEL_DIR: tmp('sm-empty-'),
     MODEL_CACHE_DIR: tmp('cache-'),
@@ -39,7 +40,7 @@ function config(uri: string | undefined, env: Record<string, string> = {}): Conf
     S3_MULTIPART_THRESHOLD_MB: '1',
     S3_PART_SIZE_MB: '5',
     ...env,
-  });
+  })).artifacts;
 }
 
 const objectGets = (bucket: string, prefix: string): number =>
@@ -48,7 +49,7 @@ const objectGets = (bucket: string, prefix: string): number =>
 test('prefix round trip: upload a folder, download it by MODEL_URI, every file identical', async () => {
   const model = makeFakeModel({ onnxBytes: 12 * 1024 * 1024, extra: { 'onnx/model_quantized.onnx': 700_000, 'sub/dir/vocab.txt': 1000, 'empty.txt': 0 } });
   const cfg = config(undefined);
-  const up = await uploadModel(model, 's3://models/rr', { tar: false, client: s3.client, config: cfg });
+  const up = await uploadModel(model, 's3://models/rr', { tar: false, client: s3.client, s3: cfg.s3 });
   assert.deepEqual(up, { uri: 's3://models/rr/', files: 6, bytes: Object.keys(sha256Tree(model)).reduce((a, f) => a + fs.statSync(path.join(model, f)).size, 0) });
 
   const phases: string[] = [];
@@ -65,7 +66,7 @@ test('prefix round trip: upload a folder, download it by MODEL_URI, every file i
 
 test('tar.gz round trip: files at the archive root; and a tarball with one top-level folder', async () => {
   const model = makeFakeModel({ onnxBytes: 6 * 1024 * 1024, extra: { 'special_tokens_map.json': 100 } });
-  const up = await uploadModel(model, 's3://models/tarred/', { tar: true, client: s3.client, config: config(undefined) });
+  const up = await uploadModel(model, 's3://models/tarred/', { tar: true, client: s3.client, s3: config(undefined).s3 });
   assert.equal(up.uri, 's3://models/tarred/model.tar.gz');
   const r = await resolveModel(config(up.uri), { s3Client: s3.client });
   assert.deepEqual(sha256Tree(r.dir), sha256Tree(model));
@@ -86,7 +87,7 @@ test('tar.gz round trip: files at the archive root; and a tarball with one top-l
 
 test('restart with the same artifacts reuses the cache without fetching any object', async () => {
   const model = makeFakeModel({ onnxBytes: 2 * 1024 * 1024 });
-  await uploadModel(model, 's3://models/cached/', { tar: false, client: s3.client, config: config(undefined) });
+  await uploadModel(model, 's3://models/cached/', { tar: false, client: s3.client, s3: config(undefined).s3 });
   const cfg = config('s3://models/cached/');
   const first = await resolveModel(cfg, { s3Client: s3.client });
   const manifestPath = path.join(path.dirname(first.dir), 'manifest.json');
@@ -132,7 +133,7 @@ test('precedence: MODEL_DIR, then a model in /opt/ml/model, then MODEL_URI, then
 
   // SageMaker laid out a prefix that holds only model.tar.gz: it is extracted into the cache
   const smTar = tmp('sm-tar-');
-  const up = await uploadModel(local, 's3://models/smtar/', { tar: true, client: s3.client, config: config(undefined) });
+  const up = await uploadModel(local, 's3://models/smtar/', { tar: true, client: s3.client, s3: config(undefined).s3 });
   const tarball = fs.readFileSync(s3.objectPath('models', new URL(up.uri).pathname.slice(1)));
   fs.writeFileSync(path.join(smTar, 'model.tar.gz'), tarball);
   const c = await resolveModel(config(undefined, { SM_MODEL_DIR: smTar }));

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { downloadModel } from '../../src/artifacts/downloadModel';
 import { resolveModel } from '../../src/artifacts/resolveModel';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, settingsOf, type ArtifactOptions } from '../../src/config';
 import { configureLog } from '../../src/log';
 import { sha256Tree, removeTempDirs, startS3rver, tempDir, type S3rverHandle } from '../helpers/s3rver';
 
@@ -37,8 +37,9 @@ after(async () => {
   removeTempDirs();
 });
 
-function config(uri: string, env: Record<string, string> = {}): Config {
-  return loadConfig({
+/** The artifacts part's own settings, as the server gives them. */
+function config(uri: string, env: Record<string, string> = {}): ArtifactOptions {
+  return settingsOf(loadConfig({
     MODEL_URI: uri,
     SM_MODEL_DIR: tmp('sm-empty-'),
     MODEL_CACHE_DIR: tmp('cache-'),
@@ -47,7 +48,7 @@ function config(uri: string, env: Record<string, string> = {}): Config {
     S3_PART_SIZE_MB: '8',
     S3_RANGE_CONCURRENCY: '2',
     ...env,
-  });
+  })).artifacts;
 }
 
 const bigGets = (): { from: number; to: number }[] =>

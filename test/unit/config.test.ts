@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import os from 'node:os';
 import { test } from 'node:test';
-import { ConfigErrors, loadConfig, logFormatOf } from '../../src/config';
+import { ConfigErrors, loadConfig, logFormatOf, settingsOf, SETTINGS_PARTS, type Config } from '../../src/config';
 
 test('defaults follow the SageMaker contract', () => {
   const c = loadConfig({});
@@ -162,4 +162,30 @@ test('UI is on by default and off in batch transform mode; RESULT_CACHE_MB defau
   assert.equal(loadConfig({}).resultCacheBytes, 64 * 1024 * 1024);
   assert.equal(loadConfig({ RESULT_CACHE_MB: '0' }).resultCacheBytes, 0);
   assert.throws(() => loadConfig({ RESULT_CACHE_MB: '-1' }), /RESULT_CACHE_MB/);
+});
+
+test('settingsOf gives each part a fresh frozen object with exactly its own keys, and every setting belongs to a part', () => {
+  const config = loadConfig({ API_KEY: 'k1', MAX_BATCH_TOKENS: '4096', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:9', PORT: '9001' });
+  const settings = settingsOf(config);
+  assert.deepEqual(Object.keys(settings).sort(), Object.keys(SETTINGS_PARTS).sort());
+  assert.ok(Object.isFrozen(settings));
+  for (const [part, keys] of Object.entries(SETTINGS_PARTS)) {
+    const options = (settings as unknown as Record<string, Record<string, unknown>>)[part]!;
+    assert.deepEqual(Object.keys(options).sort(), [...keys].sort(), part);
+    assert.ok(Object.isFrozen(options), `${part} is frozen`);
+    assert.notEqual(options, config as unknown, `${part} is not the Config itself`);
+    for (const k of keys) assert.equal(options[k], config[k], `${part}.${k}`);
+  }
+  // A part cannot reach another part's settings at run time: they are not on its object.
+  assert.equal('apiKeys' in settings.engine, false);
+  assert.equal('s3' in settings.http, false);
+  assert.equal('port' in settings.artifacts, false);
+  assert.equal(settings.http.apiKeys[0], 'k1');
+  assert.equal(settings.batching.maxBatchTokens, 4096);
+  assert.equal(settings.artifacts.s3.endpoint, 'http://127.0.0.1:9');
+  assert.equal(settings.server.port, 9001);
+  // A new setting must be given to some part, or no part could read it.
+  const assigned = new Set(Object.values(SETTINGS_PARTS).flat());
+  assert.deepEqual(Object.keys(config).filter((k) => !assigned.has(k as keyof Config)), []);
+  assert.deepEqual([...assigned].filter((k) => !(k in config)), []);
 });

@@ -104,3 +104,11 @@ test('scoring finishes in one place: only engine/reranker.ts applies the activat
   const refusing = files.filter((f) => fs.readFileSync(path.join(SRC, f), 'utf8').includes('more than MAX_CLIENT_BATCH_SIZE'));
   assert.deepEqual(refusing, [path.join('http', 'context.ts')]);
 });
+
+test('each part is given its own options: only config.ts names the whole Config, only the commands load it', () => {
+  const files = (fs.readdirSync(SRC, { recursive: true }) as string[]).filter((f) => f.endsWith('.ts') && f !== 'config.ts');
+  const text = (f: string): string => fs.readFileSync(path.join(SRC, f), 'utf8');
+  const fromConfig = (f: string): string[] => [...text(f).matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'(?:\.\.?\/)+config'/g)].flatMap((m) => m[1]!.split(',').map((n) => n.replace(/^\s*type\s+/, '').trim()));
+  assert.deepEqual(files.filter((f) => fromConfig(f).includes('Config')), []);
+  assert.deepEqual(files.filter((f) => fromConfig(f).includes('loadConfig')).sort(), ['cli.ts', path.join('quantize', 'quantizeCommand.ts')].sort());
+});

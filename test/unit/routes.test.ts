@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadConfig } from '../../src/config';
+import { loadConfig, settingsOf } from '../../src/config';
 import { ERROR_TYPES, STATUS_BY_TYPE } from '../../src/errors';
 import { createApp } from '../../src/http/app';
 import { openApiDocument } from '../../src/http/openapi';
@@ -17,7 +17,7 @@ type Layer = { route?: { path: string; methods: Record<string, boolean> } };
 
 /** [METHOD path] of every route the Express app registers (the UI router's pages are not API routes). */
 function registered(ui: boolean): string[] {
-  const app = createApp({ config: loadConfig({ UI: ui ? 'true' : 'false' }), state: new ServerState(), version: 'test' });
+  const app = createApp({ config: settingsOf(loadConfig({ UI: ui ? 'true' : 'false' })).http, state: new ServerState(), version: 'test' });
   const stack = (app as unknown as { router: { stack: Layer[] } }).router.stack;
   return stack.filter((l) => l.route).flatMap((l) => Object.keys(l.route!.methods).map((m) => `${m.toUpperCase()} ${l.route!.path}`)).sort();
 }
