@@ -1,6 +1,9 @@
 /**
  * Main-thread side of hashWorker: one worker per download session, many files at once.
  * A job is fed the length of the file's complete prefix as ranges finish (in any order).
+ * It uses only the start half of the worker primitive (startWorker): the worker lives for one
+ * download (or one file's hash) and is never restarted (no WorkerSlot, workerSlot.ts); if it dies (an
+ * uncaught error, or an exit), the digests still waiting and every later one fail with why.
  */
 import { startWorker, type TypedWorker } from '../workerThread';
 import type { DigestSpec } from './digest';
@@ -50,6 +53,12 @@ export class FileHasher {
     if (w) await w.terminate();
   }
 
+  private fail(e: Error): void {
+    this.failure ??= e;
+    for (const p of this.waiting.values()) p.reject(this.failure);
+    this.waiting.clear();
+  }
+
   private post(m: ToHashWorker): void {
     if (this.failure) return;
     this.ensure().postMessage(m);
@@ -65,10 +74,10 @@ export class FileHasher {
       if ('digest' in m) p.resolve(m.digest);
       else p.reject(new Error(m.error));
     });
-    w.on('error', (e) => {
-      this.failure = e;
-      for (const p of this.waiting.values()) p.reject(e);
-      this.waiting.clear();
+    w.on('error', (e) => this.fail(e));
+    w.on('exit', (code) => {
+      // close() forgets its worker first: only a death while in use fails the jobs.
+      if (this.worker === w) this.fail(new Error(`the file hasher's worker exited (code ${code})`));
     });
     this.worker = w;
     return w;

@@ -8,9 +8,16 @@
  * from the requests in turn. A small request therefore waits for at most a task or two of a large
  * one, not for all of it; and the queued tasks of a request whose client left or whose deadline
  * passed are dropped when its signal fires, so it stops using tokenizer time.
+ *
+ * Each worker is kept running by a WorkerSlot (workerSlot.ts): one that dies fails only the tasks
+ * it held (424) and is replaced (TOKENIZER_RESTARTS: at once; a replacement that dies again before
+ * finishing a task waits 250 ms, 500 ms, ... at most 8 s; it never gives up). While no worker is
+ * running, waiting tasks fail at once (424) instead of waiting for the restart.
  */
 import { AppError, messageOf } from '../errors';
-import { startWorker, type TypedWorker } from '../workerThread';
+import { logger } from '../log';
+import { doublingBackoff, WorkerSlot, type RestartPolicy, type SlotEvent } from '../workerSlot';
+import { startWorker } from '../workerThread';
 import { concatChunks, concatPacked } from './packPairs';
 import { SLICE_CHARS } from './docChunks';
 import type { PairTemplate } from './pairTemplate';
@@ -29,6 +36,11 @@ export interface TokenizerPoolOptions {
   /** Decoder LLM rerankers: the prompt pairs are wrapped in (spec.yesNo.template). */
   readonly prompt?: PromptTemplate;
 }
+
+const log = logger('tokenize');
+
+/** Restart at once after a crash; 250 ms, 500 ms, ... at most 8 s before the 2nd, 3rd, ... in a row; never give up. */
+export const TOKENIZER_RESTARTS: RestartPolicy = { maxCrashes: Infinity, backoffMs: doublingBackoff(250, 8000) };
 
 /** Fewer pairs than this per shard cost more in messaging than a second thread saves. */
 const MIN_SHARD = 16;
@@ -60,26 +72,14 @@ interface OwnerQueue {
   readonly onAbort: (() => void) | undefined;
 }
 
-interface Pending {
-  readonly size: number;
-  readonly resolve: (p: unknown) => void;
-  readonly reject: (e: Error) => void;
-}
-
-type Worker = TypedWorker<ToWorker>;
-
-interface Slot {
-  worker: Worker;
-  readonly outstanding: Map<number, Pending>;
+interface Lane {
+  readonly slot: WorkerSlot<ToWorker, FromWorker>;
   /** Pairs sent and not yet answered: the load used to pick a worker. */
   load: number;
 }
 
 export class TokenizerPool {
-  private readonly slots: Slot[] = [];
-  /** Every live worker, ready or still loading, so close() can stop them all. */
-  private readonly workers = new Set<Worker>();
-  private nextId = 1;
+  private readonly slots: Lane[] = [];
   private closing = false;
   /** Requests with tasks waiting, in turn order (a Map keeps insertion order). */
   private readonly waiting = new Map<AbortSignal | symbol, OwnerQueue>();
@@ -93,7 +93,8 @@ export class TokenizerPool {
   static async create(opts: TokenizerPoolOptions): Promise<TokenizerPool> {
     const pool = new TokenizerPool({ ...opts.tokenizer, ...(opts.prompt ? { prompt: opts.prompt } : {}) });
     const n = Math.max(1, Math.floor(opts.workers));
-    const started = await Promise.allSettled(Array.from({ length: n }, () => pool.spawn()));
+    for (let i = 0; i < n; i++) pool.slots.push({ slot: pool.newSlot(i), load: 0 });
+    const started = await Promise.allSettled(pool.slots.map((l) => l.slot.start()));
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected');
     if (failed) {
       await pool.close();
@@ -107,8 +108,9 @@ export class TokenizerPool {
     return this.promptIdsSeen;
   }
 
+  /** Workers running now (fewer while one restarts). */
   get size(): number {
-    return this.slots.length;
+    return this.slots.filter((l) => l.slot.live).length;
   }
 
   /** Encodes pairs; pair i of the result is input pair i. A null second text means one text. */
@@ -149,13 +151,9 @@ export class TokenizerPool {
 
   async close(): Promise<void> {
     this.closing = true;
-    const slots = this.slots.splice(0);
-    const closed = new AppError('Unhealthy', 'tokenizer pool closed');
-    for (const s of slots) this.failAll(s, closed);
-    for (const key of [...this.waiting.keys()]) this.dropQueue(key, closed);
-    const workers = [...this.workers];
-    this.workers.clear();
-    await Promise.all(workers.map((w) => w.terminate()));
+    const closing = Promise.all(this.slots.map((l) => l.slot.close()));
+    for (const key of [...this.waiting.keys()]) this.dropQueue(key, closedError());
+    await closing;
   }
 
   private async fanOut<P extends TextPair>(
@@ -164,7 +162,7 @@ export class TokenizerPool {
     signal: AbortSignal | undefined,
   ): Promise<PackedPairs[]> {
     if (this.closing) throw new AppError('Unhealthy', 'tokenizer pool closed');
-    const shards = Math.max(1, Math.min(this.slots.length, Math.floor(pairs.length / MIN_SHARD)));
+    const shards = Math.max(1, Math.min(this.size, Math.floor(pairs.length / MIN_SHARD)));
     const per = Math.ceil(pairs.length / shards);
     const runs: Promise<PackedPairs>[] = [];
     for (let base = 0; base < pairs.length; base += per) {
@@ -207,13 +205,14 @@ export class TokenizerPool {
   /** Gives waiting tasks to workers with room, taking one task from each request in turn. */
   private pump(): void {
     for (;;) {
-      const slot = this.slots.reduce<Slot | undefined>((best, s) => (s.outstanding.size < PER_WORKER && (!best || s.load < best.load) ? s : best), undefined);
+      const live = this.slots.filter((l) => l.slot.live);
+      const lane = live.reduce<Lane | undefined>((best, l) => (l.slot.inFlight < PER_WORKER && (!best || l.load < best.load) ? l : best), undefined);
       const next = this.waiting.entries().next();
       if (next.done) return;
       const [key, q] = next.value;
-      if (!slot) {
-        if (this.slots.length === 0) this.dropQueue(key, new AppError('Backend', 'no tokenizer worker is running'));
-        if (this.slots.length === 0) continue;
+      if (!lane) {
+        if (live.length === 0) this.dropQueue(key, new AppError('Backend', 'no tokenizer worker is running'));
+        if (live.length === 0) continue;
         return;
       }
       const task = q.tasks.shift()!;
@@ -225,80 +224,77 @@ export class TokenizerPool {
         task.reject(new SkippedTask());
         continue;
       }
-      const id = this.nextId++;
-      slot.outstanding.set(id, { size: task.size, resolve: task.resolve, reject: task.reject });
-      slot.load += task.size;
-      slot.worker.postMessage(task.message(id));
+      lane.load += task.size;
+      const done = (): void => {
+        lane.load -= task.size;
+        // A worker has room again: queueMicrotask so the settled task's own callbacks run first.
+        queueMicrotask(() => this.pump());
+      };
+      lane.slot.request(task.message).then(
+        (v) => {
+          done();
+          task.resolve(v);
+        },
+        (e: Error) => {
+          done();
+          task.reject(e);
+        },
+      );
     }
   }
 
-  private settle(slot: Slot, id: number): Pending | undefined {
-    const p = slot.outstanding.get(id);
-    if (!p) return undefined;
-    slot.outstanding.delete(id);
-    slot.load -= p.size;
-    // A worker has room again: queueMicrotask so the settled task's own callbacks run first.
-    queueMicrotask(() => this.pump());
-    return p;
-  }
-
-  private failAll(slot: Slot, e: Error): void {
-    for (const id of [...slot.outstanding.keys()]) this.settle(slot, id)?.reject(e);
-  }
-
-  /** Starts one worker; resolves when its tokenizer is loaded. */
-  private spawn(): Promise<Slot> {
-    const slot: Slot = { worker: startWorker<ToWorker>(__filename, 'tokenizeWorker', this.init), outstanding: new Map(), load: 0 };
-    this.workers.add(slot.worker);
-    return new Promise<Slot>((resolve, reject) => {
-      let ready = false;
-      slot.worker.on('message', (msg: FromWorker) => {
+  /** Slot idx: the tokenizer worker's handshake and answers; a restarted one takes waiting tasks. */
+  private newSlot(idx: number): WorkerSlot<ToWorker, FromWorker> {
+    return new WorkerSlot<ToWorker, FromWorker>({
+      name: 'tokenizer worker',
+      taskNoun: 'task',
+      start: () => startWorker<ToWorker>(__filename, 'tokenizeWorker', this.init),
+      handshake: (msg) => (msg.type === 'ready' ? undefined : msg.type === 'initError' ? fromWire(msg.error) : new Error(`tokenizer worker: unexpected first message '${msg.type}'`)),
+      reply: (msg) => {
         switch (msg.type) {
           case 'ready':
-            ready = true;
-            if (this.closing) {
-              void slot.worker.terminate();
-              reject(new AppError('Unhealthy', 'tokenizer pool closed'));
-              break;
-            }
-            if (msg.promptIds) this.promptIdsSeen = msg.promptIds;
-            this.templateSeen = msg.template;
-            this.slots.push(slot);
-            resolve(slot);
-            this.pump();
-            break;
           case 'initError':
-            reject(fromWire(msg.error));
-            break;
+            return undefined;
           case 'error':
-            this.settle(slot, msg.id)?.reject(fromWire(msg.error));
-            break;
+            return { id: msg.id, error: fromWire(msg.error) };
           case 'words':
-            this.settle(slot, msg.id)?.resolve(msg.words);
-            break;
+            return { id: msg.id, value: msg.words };
           case 'text':
-            this.settle(slot, msg.id)?.resolve(msg.ids);
-            break;
+            return { id: msg.id, value: msg.ids };
           default:
-            this.settle(slot, msg.id)?.resolve(msg.packed);
+            return { id: msg.id, value: msg.packed };
         }
-      });
-      slot.worker.on('error', (e) => {
-        if (!ready) reject(e);
-      });
-      slot.worker.on('exit', (code) => {
-        this.workers.delete(slot.worker);
-        if (!ready) {
-          reject(new Error(`tokenizer worker exited with code ${code} while loading`));
-          return;
-        }
-        const at = this.slots.indexOf(slot);
-        if (at < 0) return; // closed by close()
-        this.slots.splice(at, 1);
-        this.failAll(slot, new AppError('Backend', `tokenizer worker exited with code ${code}`));
-        // Replace it so one crash does not halve throughput for the rest of the process' life.
-        if (!this.closing) this.spawn().catch(() => undefined);
-      });
+      },
+      policy: TOKENIZER_RESTARTS,
+      closedError,
+      onEvent: (e) => this.onSlotEvent(idx, e),
     });
   }
+
+  private onSlotEvent(idx: number, e: SlotEvent<FromWorker>): void {
+    switch (e.type) {
+      case 'ready':
+        if (e.reply.type !== 'ready') return;
+        if (e.reply.promptIds) this.promptIdsSeen = e.reply.promptIds;
+        this.templateSeen = e.reply.template;
+        if (e.restarts > 0) log.info('tokenizer worker restarted', { slot: idx, restarts: e.restarts });
+        this.pump();
+        return;
+      case 'error':
+        log.error('tokenizer worker crashed', { error: e.error.message });
+        return;
+      case 'crash':
+        log.warn('tokenizer worker died; starting a new one', { slot: idx, reason: e.reason, crashesInARow: e.crashesInARow, delayMs: e.delayMs });
+        return;
+      case 'restarting':
+        return;
+      case 'gave-up':
+        log.error('tokenizer worker not restarted again', { slot: idx, reason: e.reason, crashesInARow: e.crashesInARow });
+        return;
+    }
+  }
+}
+
+function closedError(): AppError {
+  return new AppError('Unhealthy', 'tokenizer pool closed');
 }

@@ -221,10 +221,10 @@ test('a worker that dies fails only its own calls with a 424, and is replaced', 
   const pool = await TokenizerPool.create({ tokenizer: await tokenizerFilesIn(SHARED_TOKENIZER_DIR), workers: 2 });
   try {
     // Reach into the pool to kill one worker, as an out-of-memory crash would.
-    const slots = (pool as unknown as { slots: Array<{ worker: { terminate(): Promise<number> } }> }).slots;
+    const slots = (pool as unknown as { slots: Array<{ slot: { worker: { terminate(): Promise<number> } } }> }).slots;
     const pending = pool.encodePairs(pairs(4000, 1), OPTS);
-    await slots[0]!.worker.terminate();
-    await assert.rejects(pending, (e: unknown) => e instanceof AppError && e.status === 424 && /tokenizer worker exited/.test(e.message));
+    await slots[0]!.slot.worker.terminate();
+    await assert.rejects(pending, (e: unknown) => e instanceof AppError && e.status === 424 && /the tokenizer worker running this task exited \(code 1\); it is being restarted/.test(e.message));
     for (let i = 0; i < 100 && pool.size < 2; i++) await new Promise((r) => setTimeout(r, 50));
     assert.equal(pool.size, 2, 'replacement worker started');
     const input = pairs(64, 5);
