@@ -139,6 +139,7 @@ interface Target {
 function planNodes(m: ModelParts, inits: Map<string, InitializerPart>): { targets: Map<NodePart, Target>; skipped: Array<{ node: string; reason: string }> } {
   const targets = new Map<NodePart, Target>();
   const skipped: Array<{ node: string; reason: string }> = [];
+  const oneRowPerPair = pickedRows(m, inits);
   for (const node of m.graph.nodes) {
     if (node.domain !== '' && node.domain !== 'ai.onnx') continue;
     if (node.opType !== 'MatMul' && node.opType !== 'Gemm') continue;
@@ -169,10 +170,34 @@ function planNodes(m: ModelParts, inits: Map<string, InitializerPart>): { target
       skip(`only ${n} output columns (a classifier head stays fp32)`);
       continue;
     }
+    if (oneRowPerPair.has(a)) {
+      skip('it runs on one row per pair (after the [CLS] Gather): a pooler costs nothing in fp32, and its error would land on the score');
+      continue;
+    }
     const bias = node.opType === 'Gemm' && c !== undefined && c !== '' ? c : undefined;
     targets.set(node, { a, weight: w, k, n, transposed, ...(bias !== undefined ? { bias } : {}) });
   }
   return { targets, skipped };
+}
+
+/**
+ * Tensors that hold one row per pair instead of one per token: the output of a Gather on the
+ * sequence axis (axis 1) with one constant index (the [CLS] pick before a pooler or head), and
+ * everything computed from it. Nodes are in graph (topological) order.
+ */
+function pickedRows(m: ModelParts, inits: Map<string, InitializerPart>): Set<string> {
+  const rows = new Set<string>();
+  for (const node of m.graph.nodes) {
+    if (node.inputs.some((i) => rows.has(i))) {
+      for (const o of node.outputs) rows.add(o);
+      continue;
+    }
+    if (node.opType !== 'Gather' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
+    const axis = node.attrs.find((x) => x.name === 'axis')?.i ?? 0;
+    const index = node.inputs[1] !== undefined ? inits.get(node.inputs[1]) : undefined;
+    if (axis === 1 && index && index.dims.reduce((n, d) => n * d, 1) === 1) for (const o of node.outputs) rows.add(o);
+  }
+  return rows;
 }
 
 interface WeightNames {

@@ -128,3 +128,22 @@ test('one DynamicQuantizeLinear per activation, shared by every MatMul that read
   assert.equal(nodes.findIndex((n) => n === dql), 0, 'it runs before its first consumer');
   for (const mi of nodes.filter((n) => n.opType === 'MatMulInteger')) assert.equal(mi.input![0], dql.output![0]);
 });
+
+test('a MatMul after the [CLS] Gather (a pooler: one row per pair) stays fp32; the token-wise one before it is quantized', () => {
+  const g = new GraphBuilder('g');
+  const x = g.input('x', DataType.FLOAT, ['batch', 'seq', 4]);
+  const h = g.op('MatMul', [x, g.initializer('dense', [4, 16], seq(64, (i) => Math.sin(i)))]);
+  const cls = g.op('Gather', [h, g.constInt64([0], true)], { axis: { int: 1 } });
+  const pooled = g.op('Tanh', [g.op('MatMul', [cls, g.initializer('pooler', [16, 16], seq(256, (i) => Math.cos(i)))])]);
+  // A Gather on another axis (or with many indices) does not make a tensor one row per pair.
+  const other = g.op('Gather', [h, g.constInt64([0, 1])], { axis: { int: 0 } });
+  const y = g.op('MatMul', [pooled, g.initializer('head', [16, 1], seq(16, (i) => i - 8))], {}, 'logits');
+  g.output(y, DataType.FLOAT, ['batch', 1]);
+  g.output(g.op('MatMul', [other, g.initializer('w3', [16, 8], seq(128, (i) => Math.sin(3 * i)))]), DataType.FLOAT, [2, 'seq', 8]);
+  const { summary } = quantizeModel(g.encode({ producerName: 'test', producerVersion: '1', opset: 17 }));
+  assert.deepEqual(summary.quantized.map((q) => q.weight).sort(), ['dense', 'w3']);
+  assert.deepEqual(
+    summary.skipped.map((s) => s.reason.slice(0, 40)),
+    ['it runs on one row per pair (after the [', 'only 1 output columns (a classifier head'],
+  );
+});
