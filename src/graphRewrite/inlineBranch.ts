@@ -11,16 +11,18 @@
  * then runs on that view (yesNoHead.ts).
  */
 import { encodeNode } from '../onnxproto/onnxEncode';
+import { GRAPH } from '../onnxproto/onnxFields';
+import { attribute, type OnnxNode, type OnnxTensor, type OnnxValueInfo, type Span } from '../onnxproto/onnxRead';
 import type { WireWriter } from '../onnxproto/wireWriter';
-import type { GraphField, ModelLayout, NodeInfo, TensorHeader, ValueInfo } from './onnxLayout';
+import type { ModelLayout } from './onnxLayout';
 
 /** The graph the LM-head rewrite works on: fields to copy, plus new nodes to add. */
 export interface GraphView {
-  readonly graphFields: GraphField[];
-  readonly nodes: NodeInfo[];
-  readonly initializers: Map<string, TensorHeader>;
-  readonly outputs: ValueInfo[];
-  readonly valueInfos: ValueInfo[];
+  readonly graphFields: Span[];
+  readonly nodes: OnnxNode[];
+  readonly initializers: Map<string, OnnxTensor>;
+  readonly outputs: OnnxValueInfo[];
+  readonly valueInfos: OnnxValueInfo[];
   /** New serialized NodeProtos (the Identity bindings of an inlined branch). */
   readonly extraNodes: WireWriter[];
   /** The value holding the logits (a branch output once an If is inlined). */
@@ -45,7 +47,7 @@ export function inlineCacheBranch(layout: ModelLayout, logitsName: string): Grap
   const cond = node.inputs[0]!;
   const condInput = layout.inputs.find((i) => i.name === cond);
   if (!condInput || cond !== 'use_cache_branch') return { reason: `the logits come from an If on ${cond}, not on the use_cache_branch input the server feeds false` };
-  const branch = node.graphs.get('else_branch');
+  const branch = attribute(node, 'else_branch')?.graph;
   if (!branch) return { reason: 'the If that computes the logits has no else_branch graph' };
   if (branch.outputs.length !== node.outputs.length) return { reason: `the If has ${node.outputs.length} outputs but its else_branch ${branch.outputs.length}` };
 
@@ -63,16 +65,15 @@ export function inlineCacheBranch(layout: ModelLayout, logitsName: string): Grap
     if (out !== logitsName && needed) extraNodes.push(encodeNode({ opType: 'Identity', name: `${P}bind_${k}`, inputs: [inner], outputs: [out] }));
   });
 
-  const ifStart = ifNode.range.start;
-  const inlinedFields = branch.graphFields.filter((f) => f.field === 1 || f.field === 5 || f.field === 13);
-  const graphFields: GraphField[] = [];
+  const inlinedFields = branch.fields.filter((f) => f.field === GRAPH.node || f.field === GRAPH.initializer || f.field === GRAPH.valueInfo);
+  const graphFields: Span[] = [];
   for (const f of layout.graphFields) {
-    if (f.field === 1 && f.range.start === ifStart) graphFields.push(...inlinedFields);
-    else if (f.field === 11 && f.range.start === condInput.range.start && !otherUses) continue;
+    if (f.field === GRAPH.node && f.start === ifNode.start) graphFields.push(...inlinedFields);
+    else if (f.field === GRAPH.input && f.start === condInput.start && !otherUses) continue;
     else graphFields.push(f);
   }
   const initializers = new Map(layout.initializers);
-  for (const [k, v] of branch.initializers) initializers.set(k, v);
+  for (const t of branch.initializers) initializers.set(t.name, t);
   return {
     graphFields,
     nodes: [...layout.nodes.filter((n) => n !== ifNode), ...branch.nodes],

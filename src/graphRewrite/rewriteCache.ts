@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { fileSource } from '../modelSpec/protobufWire';
+import { externalLocations, tensorData } from '../onnxproto/tensorData';
+import { fileSource } from '../onnxproto/wireReader';
 import { readLayout } from './onnxLayout';
 import { planYesNoRewrite, type Segment, type TensorReader, YES_NO_OUTPUT } from './yesNoHead';
 
@@ -46,7 +47,7 @@ export async function rewriteForYesNo(req: RewriteRequest): Promise<RewriteOutco
     const layout = readLayout(fileSource(fd, fs.fstatSync(fd).size));
     const plan = planYesNoRewrite(layout, req.tokenIds, req.logitsName, req.maskName, tensorReader(fd, path.dirname(req.modelFile)));
     if (!plan.ok) return { rewritten: false, reason: plan.reason };
-    const externalFiles = [...new Set([...layout.initializers.values()].flatMap((t) => t.locations))];
+    const externalFiles = [...new Set([...layout.initializers.values()].flatMap(externalLocations))];
     if (fs.existsSync(target)) return { rewritten: true, modelPath: target, outputName: YES_NO_OUTPUT, how: plan.how, cached: true, externalFiles };
     await fsp.mkdir(dir, { recursive: true });
     for (const loc of externalFiles) await placeBeside(path.resolve(path.dirname(req.modelFile), loc), path.join(dir, loc));
@@ -63,7 +64,7 @@ export async function rewriteForYesNo(req: RewriteRequest): Promise<RewriteOutco
 /** Reads bytes of a tensor from the model file (raw_data) or its external data file. */
 function tensorReader(modelFd: number, modelDir: string): TensorReader {
   return (t, byteOffset, length) => {
-    const d = t.data;
+    const d = tensorData(t);
     if (!d) throw new Error(`tensor ${t.name} has no raw or external data`);
     const buf = Buffer.alloc(length);
     let fd = modelFd;

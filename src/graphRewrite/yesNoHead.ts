@@ -14,10 +14,14 @@
  * file); where they cannot be read they are picked by a Gather on the weight at run time. Anything
  * else returns a reason and the model is served unrewritten.
  */
-import { DT, encodeNode, encodeTensor, encodeValueInfo, type AttrValue } from '../onnxproto/onnxEncode';
-import { WIRE_LEN, WireWriter } from '../onnxproto/wireWriter';
+import { encodeNode, encodeTensor, encodeValueInfo, type AttrValue } from '../onnxproto/onnxEncode';
+import { DT, GRAPH, MODEL } from '../onnxproto/onnxFields';
+import { attribute, type OnnxNode, type OnnxTensor, type Range } from '../onnxproto/onnxRead';
+import { tensorData } from '../onnxproto/tensorData';
+import { WIRE_LEN } from '../onnxproto/wireReader';
+import { WireWriter } from '../onnxproto/wireWriter';
 import { inlineCacheBranch } from './inlineBranch';
-import type { ModelLayout, NodeInfo, Range, TensorHeader } from './onnxLayout';
+import type { ModelLayout } from './onnxLayout';
 
 export const YES_NO_OUTPUT = 'yes_no_logits';
 
@@ -42,19 +46,19 @@ function int64Tensor(name: string, dims: readonly number[], values: readonly num
 }
 
 /** Reads `length` bytes at `byteOffset` of a tensor's data (inline raw_data or its external file). */
-export type TensorReader = (t: TensorHeader, byteOffset: number, length: number) => Uint8Array;
+export type TensorReader = (t: OnnxTensor, byteOffset: number, length: number) => Uint8Array;
 
 /** Bytes per element of the float types an LM head is stored in. */
-const ELEM_BYTES: Readonly<Record<number, number>> = { 1: 4, 10: 2, 11: 8, 16: 2 };
+const ELEM_BYTES: Readonly<Record<number, number>> = { [DT.FLOAT]: 4, [DT.FLOAT16]: 2, [DT.DOUBLE]: 8, [DT.BFLOAT16]: 2 };
 
 /**
  * The scoring rows as a small [hidden, k] initializer, read from the weight at rewrite time. A
  * Gather on the full table would do the same at run time, but ONNX Runtime's constant folding
  * then loads the whole table (621 MB for Qwen3-0.6B) while the session starts.
  */
-function bakedRows(table: TensorHeader, tokenIds: readonly number[], rowsAreTokens: boolean, read: TensorReader | undefined): WireWriter | undefined {
+function bakedRows(table: OnnxTensor, tokenIds: readonly number[], rowsAreTokens: boolean, read: TensorReader | undefined): WireWriter | undefined {
   const es = ELEM_BYTES[table.dataType];
-  if (!read || !es || !table.data) return undefined;
+  if (!read || !es || !tensorData(table)) return undefined;
   const [d0, d1] = table.dims as [number, number];
   const hidden = rowsAreTokens ? d1 : d0;
   const k = tokenIds.length;
@@ -79,7 +83,7 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   // A merged decoder's logits come out of an If: rewrite the graph with its else branch inlined.
   const view = inlineCacheBranch(layout, logitsName);
   if ('reason' in view) return fail(view.reason);
-  const producer = new Map<string, NodeInfo>();
+  const producer = new Map<string, OnnxNode>();
   const uses = new Map<string, number>();
   for (const n of view.nodes) {
     for (const o of n.outputs) producer.set(o, n);
@@ -87,9 +91,9 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   }
   for (const o of layout.outputs) uses.set(o.name, (uses.get(o.name) ?? 0) + 1);
 
-  const removed: NodeInfo[] = [];
+  const removed: OnnxNode[] = [];
   let last = producer.get(view.logits);
-  let cast: NodeInfo | undefined;
+  let cast: OnnxNode | undefined;
   if (last?.opType === 'Cast') {
     cast = last;
     removed.push(last);
@@ -115,7 +119,7 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
   let weight: string;
   let how: string;
   if (transpose?.opType === 'Transpose') {
-    const perm = transpose.ints.get('perm');
+    const perm = attribute(transpose, 'perm')?.ints;
     if (perm && !(perm.length === 2 && perm[0] === 1 && perm[1] === 0)) return fail(`the LM head's Transpose has perm [${perm.join(',')}]`);
     const e = skipIdentity(transpose.inputs[0]!);
     const table = view.initializers.get(e);
@@ -155,33 +159,33 @@ export function planYesNoRewrite(layout: ModelLayout, tokenIds: readonly number[
     nodeProto('GatherND', `${P}hidden_last`, [hidden, `${P}last`], [`${P}hidden_last`], { batch_dims: { int: 1 } }),
     nodeProto('MatMul', `${P}matmul`, [`${P}hidden_last`, weight], [cast ? `${P}matmul` : YES_NO_OUTPUT]),
   );
-  if (cast) nodes.push(nodeProto('Cast', `${P}cast`, [`${P}matmul`], [YES_NO_OUTPUT], { to: { int: cast.ints.get('to')?.[0] ?? 1 } }));
+  if (cast) nodes.push(nodeProto('Cast', `${P}cast`, [`${P}matmul`], [YES_NO_OUTPUT], { to: { int: attribute(cast, 'to')?.i ?? DT.FLOAT } }));
 
   // Graph outputs: logits and the present.* KV caches go (nobody reads them when scoring).
   const dropped = layout.outputs.filter((o) => o.name === logitsName || o.name.startsWith('present')).map((o) => o.name);
-  const removedRanges = new Set<number>(removed.map((n) => n.range.start));
+  const removedRanges = new Set<number>(removed.map((n) => n.start));
   const removedValues = new Set(removed.flatMap((n) => n.outputs));
   const droppedSet = new Set(dropped);
   const kept: Segment[] = [];
   for (const f of view.graphFields) {
-    if (f.field === 1 && removedRanges.has(f.range.start)) continue;
-    if (f.field === 12 && droppedSet.has(layout.outputs.find((o) => o.range.start === f.range.start)?.name ?? '')) continue;
-    if (f.field === 13 && removedValues.has(view.valueInfos.find((v) => v.range.start === f.range.start)?.name ?? '')) continue;
-    kept.push(f.range);
+    if (f.field === GRAPH.node && removedRanges.has(f.start)) continue;
+    if (f.field === GRAPH.output && droppedSet.has(layout.outputs.find((o) => o.start === f.start)?.name ?? '')) continue;
+    if (f.field === GRAPH.valueInfo && removedValues.has(view.valueInfos.find((v) => v.start === f.start)?.name ?? '')) continue;
+    kept.push(f);
   }
-  // GraphProto: initializer 5, node 1, output 12.
   const added = new WireWriter();
-  for (const t of inits) added.messageField(5, t);
-  for (const n of view.extraNodes) added.messageField(1, n);
-  for (const n of nodes) added.messageField(1, n);
-  added.messageField(12, encodeValueInfo(YES_NO_OUTPUT, out.elemType, [out.dims[0] ?? 'batch_size', tokenIds.length]));
+  for (const t of inits) added.messageField(GRAPH.initializer, t);
+  for (const n of view.extraNodes) added.messageField(GRAPH.node, n);
+  for (const n of nodes) added.messageField(GRAPH.node, n);
+  // elem type 0 (undefined) only where the source's logits declared none
+  added.messageField(GRAPH.output, encodeValueInfo(YES_NO_OUTPUT, out.elemType ?? 0, [out.dims[0] ?? 'batch_size', tokenIds.length]));
   kept.push(added.finish());
   const graphLength = kept.reduce((n, s) => n + size(s), 0);
 
   const segments: Segment[] = [];
   for (const f of layout.fields) {
-    if (f.field !== 7) segments.push(f.range);
-    else segments.push(new WireWriter().tag(7, WIRE_LEN).varint(graphLength).finish(), ...kept);
+    if (f.field !== MODEL.graph) segments.push(f);
+    else segments.push(new WireWriter().tag(MODEL.graph, WIRE_LEN).varint(graphLength).finish(), ...kept);
   }
   return { ok: true, segments, how: view.how + how, dropped };
 }

@@ -1,12 +1,11 @@
 /**
  * Encoders for the few ONNX messages a graph rewrite creates (the quantizer, the yes/no head rewrite):
- * NodeProto, TensorProto (raw_data), AttributeProto, ValueInfoProto and OperatorSetIdProto. Field numbers are those of onnx/onnx.proto, stable since
- * IR version 3; everything a rewrite does not create is copied from the source model verbatim.
+ * NodeProto, TensorProto (raw_data), AttributeProto, ValueInfoProto and OperatorSetIdProto, with the
+ * field numbers of onnxFields.ts; everything a rewrite does not create is copied from the source
+ * model verbatim.
  */
+import { ATTRIBUTE, ATTRIBUTE_TYPE, DIMENSION, ENTRY, NODE, OPSET, SHAPE, TENSOR, TENSOR_TYPE, TYPE, VALUE_INFO } from './onnxFields';
 import { WireWriter } from './wireWriter';
-
-/** TensorProto.DataType codes used by rewrites. */
-export const DT = { FLOAT: 1, UINT8: 2, INT8: 3, INT32: 6, INT64: 7, FLOAT16: 10 } as const;
 
 export type AttrValue = { readonly int: number } | { readonly ints: readonly number[] } | { readonly float: number } | { readonly string: string };
 
@@ -19,52 +18,52 @@ export interface NodeSpec {
   readonly attributes?: Readonly<Record<string, AttrValue>>;
 }
 
-/** AttributeProto.AttributeType */
-const ATTR_TYPE = { FLOAT: 1, INT: 2, STRING: 3, INTS: 7 } as const;
-
 function attribute(name: string, v: AttrValue): WireWriter {
-  const w = new WireWriter().stringField(1, name);
-  if ('int' in v) w.varintField(3, v.int).varintField(20, ATTR_TYPE.INT);
-  else if ('ints' in v) w.packedInt64Field(8, v.ints).varintField(20, ATTR_TYPE.INTS);
-  else if ('float' in v) w.floatField(2, v.float).varintField(20, ATTR_TYPE.FLOAT);
-  else w.stringField(4, v.string).varintField(20, ATTR_TYPE.STRING);
+  const w = new WireWriter().stringField(ATTRIBUTE.name, name);
+  if ('int' in v) w.varintField(ATTRIBUTE.i, v.int).varintField(ATTRIBUTE.type, ATTRIBUTE_TYPE.INT);
+  else if ('ints' in v) w.packedInt64Field(ATTRIBUTE.ints, v.ints).varintField(ATTRIBUTE.type, ATTRIBUTE_TYPE.INTS);
+  else if ('float' in v) w.floatField(ATTRIBUTE.f, v.float).varintField(ATTRIBUTE.type, ATTRIBUTE_TYPE.FLOAT);
+  else w.stringField(ATTRIBUTE.s, v.string).varintField(ATTRIBUTE.type, ATTRIBUTE_TYPE.STRING);
   return w;
 }
 
-/** NodeProto: input (1), output (2), name (3), op_type (4), attribute (5), domain (7). */
+/** NodeProto: inputs, outputs, name, op_type, attributes, then domain when not the default. */
 export function encodeNode(n: NodeSpec): WireWriter {
   const w = new WireWriter();
-  for (const i of n.inputs) w.stringField(1, i);
-  for (const o of n.outputs) w.stringField(2, o);
-  w.stringField(3, n.name).stringField(4, n.opType);
-  for (const [k, v] of Object.entries(n.attributes ?? {})) w.messageField(5, attribute(k, v));
-  if (n.domain) w.stringField(7, n.domain);
+  for (const i of n.inputs) w.stringField(NODE.input, i);
+  for (const o of n.outputs) w.stringField(NODE.output, o);
+  w.stringField(NODE.name, n.name).stringField(NODE.opType, n.opType);
+  for (const [k, v] of Object.entries(n.attributes ?? {})) w.messageField(NODE.attribute, attribute(k, v));
+  if (n.domain) w.stringField(NODE.domain, n.domain);
   return w;
 }
 
-/** TensorProto with raw_data: dims (1), data_type (2), name (8), raw_data (9, little-endian). */
+/** TensorProto with raw_data (little-endian): dims (when not a scalar), data_type, name, raw_data. */
 export function encodeTensor(name: string, dataType: number, dims: readonly number[], raw: Uint8Array): WireWriter {
   const w = new WireWriter();
-  if (dims.length) w.packedInt64Field(1, dims);
-  return w.varintField(2, dataType).stringField(8, name).bytesField(9, raw);
+  if (dims.length) w.packedInt64Field(TENSOR.dims, dims);
+  return w.varintField(TENSOR.dataType, dataType).stringField(TENSOR.name, name).bytesField(TENSOR.rawData, raw);
 }
 
-/** ValueInfoProto of a tensor: name 1, type 2 -> tensor_type 1 -> elem_type 1, shape 2 -> dim 1 (dim_value 1 | dim_param 2). */
+/** ValueInfoProto of a tensor: name, then type -> tensor_type -> elem_type and shape (dim_value | dim_param each). */
 export function encodeValueInfo(name: string, elemType: number, dims: ReadonlyArray<number | string>): WireWriter {
   const shape = new WireWriter();
-  for (const d of dims) shape.messageField(1, typeof d === 'number' ? new WireWriter().varintField(1, d) : new WireWriter().stringField(2, d));
-  const tensorType = new WireWriter().varintField(1, elemType).messageField(2, shape);
-  return new WireWriter().stringField(1, name).messageField(2, new WireWriter().messageField(1, tensorType));
+  for (const d of dims) {
+    const dim = typeof d === 'number' ? new WireWriter().varintField(DIMENSION.dimValue, d) : new WireWriter().stringField(DIMENSION.dimParam, d);
+    shape.messageField(SHAPE.dim, dim);
+  }
+  const tensorType = new WireWriter().varintField(TENSOR_TYPE.elemType, elemType).messageField(TENSOR_TYPE.shape, shape);
+  return new WireWriter().stringField(VALUE_INFO.name, name).messageField(VALUE_INFO.type, new WireWriter().messageField(TYPE.tensorType, tensorType));
 }
 
-/** OperatorSetIdProto: domain (1), version (2). */
+/** OperatorSetIdProto: domain, version. */
 export function encodeOpset(domain: string, version: number): WireWriter {
-  return new WireWriter().stringField(1, domain).varintField(2, version);
+  return new WireWriter().stringField(OPSET.domain, domain).varintField(OPSET.version, version);
 }
 
-/** StringStringEntryProto: key (1), value (2); ModelProto.metadata_props holds these. */
+/** StringStringEntryProto: key, value; ModelProto.metadata_props holds these. */
 export function encodeEntry(key: string, value: string): WireWriter {
-  return new WireWriter().stringField(1, key).stringField(2, value);
+  return new WireWriter().stringField(ENTRY.key, key).stringField(ENTRY.value, value);
 }
 
 export function bytesOf(a: Float32Array | Int8Array | Uint8Array | Int32Array): Uint8Array {

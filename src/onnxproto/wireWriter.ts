@@ -1,12 +1,10 @@
 /**
- * A minimal protobuf wire-format writer, the counterpart of modelSpec/protobufWire.ts (the reader).
+ * A minimal protobuf wire-format writer, the counterpart of wireReader.ts (the reader).
  * It builds a message as a list of chunks, so large payloads (tensor raw_data, unchanged fields
  * copied verbatim from a source model) are referenced, not copied, until finish() joins them once.
  * Shared by every ONNX rewriter in src (quantize/, and any graph surgery that needs to write a model).
  */
-export const WIRE_VARINT = 0;
-export const WIRE_LEN = 2;
-export const WIRE_I32 = 5;
+import { WIRE_I32, WIRE_LEN, WIRE_VARINT } from './wireReader';
 
 export class WireWriter {
   private readonly chunks: Uint8Array[] = [];

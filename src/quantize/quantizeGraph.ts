@@ -10,8 +10,11 @@
  *   microsoft: com.microsoft DynamicQuantizeMatMul (onnxruntime's fused op, written directly)
  */
 import { AppError } from '../errors';
-import { bytesOf, DT, encodeEntry, encodeNode, encodeOpset, encodeTensor, type NodeSpec } from '../onnxproto/onnxEncode';
-import { defaultOpset, floatValues, parseModelParts, type InitializerPart, type ModelParts, type NodePart } from '../onnxproto/modelParts';
+import { bytesOf, encodeEntry, encodeNode, encodeOpset, encodeTensor, type NodeSpec } from '../onnxproto/onnxEncode';
+import { DT, GRAPH, MODEL } from '../onnxproto/onnxFields';
+import { attribute, defaultOpset, readModel, type OnnxModel, type OnnxNode, type OnnxTensor } from '../onnxproto/onnxRead';
+import { floatValues } from '../onnxproto/tensorData';
+import { bufferSource } from '../onnxproto/wireReader';
 import { WireWriter } from '../onnxproto/wireWriter';
 import { quantizePerColumn } from './quantizeWeights';
 
@@ -56,9 +59,9 @@ export function refuse(why: string): never {
 }
 
 export function quantizeModel(bytes: Uint8Array, ops: QuantOps = 'standard'): { bytes: Buffer; summary: QuantizeSummary } {
-  let m: ModelParts;
+  let m: OnnxModel;
   try {
-    m = parseModelParts(bytes);
+    m = readModel(bufferSource(bytes));
   } catch (e) {
     refuse(`not a readable ONNX model (${e instanceof Error ? e.message : String(e)})`);
   }
@@ -71,13 +74,13 @@ export function quantizeModel(bytes: Uint8Array, ops: QuantOps = 'standard'): { 
 
   const newInits = new Map<string, WireWriter>();
   const quantized: QuantizedNode[] = [];
-  const rewrite = new Map<NodePart, NodeSpec[]>();
+  const rewrite = new Map<OnnxNode, NodeSpec[]>();
   // One DynamicQuantizeLinear per activation, shared by all its consumers (Q, K and V read the same one).
   const quantizedActivations = new Map<string, string[]>();
   for (const [node, t] of plan.targets) {
     const names = weightNames(t.weight.name, t.transposed);
     if (!newInits.has(names.q)) {
-      const q = quantizePerColumn(floatValues(t.weight), t.k, t.n, t.transposed);
+      const q = quantizePerColumn(floatValues(bytes, t.weight), t.k, t.n, t.transposed);
       newInits.set(names.q, encodeTensor(names.q, DT.INT8, [t.k, t.n], bytesOf(q.values)));
       newInits.set(names.scale, encodeTensor(names.scale, DT.FLOAT, [t.n], bytesOf(q.scales)));
       newInits.set(names.zero, encodeTensor(names.zero, DT.INT8, [t.n], new Uint8Array(t.n)));
@@ -87,7 +90,7 @@ export function quantizeModel(bytes: Uint8Array, ops: QuantOps = 'standard'): { 
   }
 
   // An fp32 weight goes when nothing else reads it (shared weights and IR<4 graph inputs keep it).
-  const stillRead = new Set<string>([...m.graph.inputNames, ...m.graph.outputNames]);
+  const stillRead = new Set<string>([...m.graph.inputs, ...m.graph.outputs].map((v) => v.name));
   for (const n of m.graph.nodes) if (!rewrite.has(n)) for (const i of n.inputs) stillRead.add(i);
   for (const specs of rewrite.values()) for (const s of specs) for (const i of s.inputs) stillRead.add(i);
 
@@ -98,30 +101,30 @@ export function quantizeModel(bytes: Uint8Array, ops: QuantOps = 'standard'): { 
     const node = nodeAt.get(f.start);
     const init = initAt.get(f.start);
     const specs = node ? rewrite.get(node) : undefined;
-    if (specs) for (const s of specs) graph.messageField(1, encodeNode(s));
+    if (specs) for (const s of specs) graph.messageField(GRAPH.node, encodeNode(s));
     else if (init && !stillRead.has(init.name)) continue;
-    else graph.raw(m.bytes.subarray(f.start, f.end));
+    else graph.raw(bytes.subarray(f.start, f.end));
   }
-  for (const w of newInits.values()) graph.messageField(5, w);
+  for (const w of newInits.values()) graph.messageField(GRAPH.initializer, w);
 
   const out = new WireWriter();
   for (const f of m.fields) {
-    if (f === m.graphField) out.messageField(7, graph);
-    else out.raw(m.bytes.subarray(f.start, f.end));
+    if (f === m.graphField) out.messageField(MODEL.graph, graph);
+    else out.raw(bytes.subarray(f.start, f.end));
   }
-  if (ops === 'microsoft' && !m.opsets.some((o) => o.domain === 'com.microsoft')) out.messageField(8, encodeOpset('com.microsoft', 1));
-  out.messageField(14, encodeEntry(QUANT_METADATA_KEY, JSON.stringify({ weights: 'int8 per-column symmetric', activations: 'uint8 dynamic', ops, nodes: quantized.length })));
+  if (ops === 'microsoft' && !m.opsets.some((o) => o.domain === 'com.microsoft')) out.messageField(MODEL.opsetImport, encodeOpset('com.microsoft', 1));
+  out.messageField(MODEL.metadataProps, encodeEntry(QUANT_METADATA_KEY, JSON.stringify({ weights: 'int8 per-column symmetric', activations: 'uint8 dynamic', ops, nodes: quantized.length })));
   const result = out.finish();
   return { bytes: result, summary: { ops, quantized, skipped: plan.skipped, bytesIn: bytes.length, bytesOut: result.length } };
 }
 
-function checkUnderstood(m: ModelParts): void {
-  const opset = defaultOpset(m);
+function checkUnderstood(m: OnnxModel): void {
+  const opset = defaultOpset(m.opsets);
   if (opset === undefined || opset < 11) refuse(`it declares ONNX opset ${opset ?? 'none'}; DynamicQuantizeLinear needs opset 11 or later (export the model again with a newer opset)`);
   for (const n of m.graph.nodes) {
     if (QUANTIZED_OPS.has(n.opType)) refuse(`it is already quantized (node ${n.name || n.opType} is ${n.opType}); quantize the fp32 export instead`);
     if (!KNOWN_DOMAINS.has(n.domain)) refuse(`node ${n.name || n.opType} uses the op domain '${n.domain}', which this quantizer does not know`);
-    if (n.attrs.some((a) => a.hasGraph)) refuse(`node ${n.name || n.opType} (${n.opType}) holds a subgraph; control flow is not supported`);
+    if (n.attributes.some((a) => a.hasGraph)) refuse(`node ${n.name || n.opType} (${n.opType}) holds a subgraph; control flow is not supported`);
   }
   const external = m.graph.initializers.find((t) => t.external);
   if (external) refuse(`its weights are stored in external data files (${external.name}); only self-contained .onnx files are supported`);
@@ -129,15 +132,15 @@ function checkUnderstood(m: ModelParts): void {
 
 interface Target {
   readonly a: string;
-  readonly weight: InitializerPart;
+  readonly weight: OnnxTensor;
   readonly bias?: string;
   readonly k: number;
   readonly n: number;
   readonly transposed: boolean;
 }
 
-function planNodes(m: ModelParts, inits: Map<string, InitializerPart>): { targets: Map<NodePart, Target>; skipped: Array<{ node: string; reason: string }> } {
-  const targets = new Map<NodePart, Target>();
+function planNodes(m: OnnxModel, inits: Map<string, OnnxTensor>): { targets: Map<OnnxNode, Target>; skipped: Array<{ node: string; reason: string }> } {
+  const targets = new Map<OnnxNode, Target>();
   const skipped: Array<{ node: string; reason: string }> = [];
   const oneRowPerPair = pickedRows(m, inits);
   for (const node of m.graph.nodes) {
@@ -158,7 +161,7 @@ function planNodes(m: ModelParts, inits: Map<string, InitializerPart>): { target
     }
     let transposed = false;
     if (node.opType === 'Gemm') {
-      const attr = (name: string): number | undefined => node.attrs.find((x) => x.name === name)?.i ?? node.attrs.find((x) => x.name === name)?.f;
+      const attr = (name: string): number | undefined => attribute(node, name)?.i ?? attribute(node, name)?.f;
       if ((attr('transA') ?? 0) !== 0 || (attr('alpha') ?? 1) !== 1 || (c !== undefined && c !== '' && (attr('beta') ?? 1) !== 1)) {
         skip('Gemm with transA, alpha or beta other than the defaults');
         continue;
@@ -185,7 +188,7 @@ function planNodes(m: ModelParts, inits: Map<string, InitializerPart>): { target
  * sequence axis (axis 1) with one constant index (the [CLS] pick before a pooler or head), and
  * everything computed from it. Nodes are in graph (topological) order.
  */
-function pickedRows(m: ModelParts, inits: Map<string, InitializerPart>): Set<string> {
+function pickedRows(m: OnnxModel, inits: Map<string, OnnxTensor>): Set<string> {
   const rows = new Set<string>();
   for (const node of m.graph.nodes) {
     if (node.inputs.some((i) => rows.has(i))) {
@@ -193,7 +196,7 @@ function pickedRows(m: ModelParts, inits: Map<string, InitializerPart>): Set<str
       continue;
     }
     if (node.opType !== 'Gather' || (node.domain !== '' && node.domain !== 'ai.onnx')) continue;
-    const axis = node.attrs.find((x) => x.name === 'axis')?.i ?? 0;
+    const axis = attribute(node, 'axis')?.i ?? 0;
     const index = node.inputs[1] !== undefined ? inits.get(node.inputs[1]) : undefined;
     if (axis === 1 && index && index.dims.reduce((n, d) => n * d, 1) === 1) for (const o of node.outputs) rows.add(o);
   }
@@ -212,7 +215,7 @@ function weightNames(w: string, transposed: boolean): WeightNames {
 }
 
 /** The nodes that replace one MatMul/Gemm; the last writes the original output name. */
-function quantizedNodes(node: NodePart, a: string, bias: string | undefined, w: WeightNames, ops: QuantOps, activations: Map<string, string[]>): NodeSpec[] {
+function quantizedNodes(node: OnnxNode, a: string, bias: string | undefined, w: WeightNames, ops: QuantOps, activations: Map<string, string[]>): NodeSpec[] {
   const out = node.outputs[0]!;
   const base = `${node.name || out}_quant`;
   const y = bias !== undefined ? `${base}_matmul` : out;

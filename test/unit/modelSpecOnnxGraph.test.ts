@@ -1,6 +1,7 @@
 /**
- * The self-written ONNX reader (src/modelSpec/onnxGraph.ts) against graphs encoded by onnx-proto (the
- * reference encoder, a devDependency), and buildSpec on what it reads: shapes that refuse,
+ * The spec's view of an ONNX graph (src/modelSpec/onnxGraph.ts over src/onnxproto/onnxRead.ts)
+ * against graphs encoded by onnx-proto (the reference encoder, a devDependency), and buildSpec on
+ * what it reads: shapes that refuse,
  * old-style initializer inputs, external data, fused and renamed position tables.
  */
 import { after, test } from 'node:test';

@@ -1,8 +1,9 @@
 /**
  * A minimal protobuf wire-format reader, just enough to walk an ONNX ModelProto without a schema
- * library at runtime. It reads through a ByteSource so a model of hundreds of MB is never loaded
- * whole: length-delimited fields we do not need (tensor raw_data, float_data, ...) are skipped by
- * moving the cursor, without reading or copying their bytes.
+ * library at runtime (onnxRead.ts walks the ONNX messages with it; wireWriter.ts is the writer). It
+ * reads through a ByteSource so a model of hundreds of MB is never loaded whole: length-delimited
+ * fields we do not need (tensor raw_data, float_data, ...) are skipped by moving the cursor, without
+ * reading or copying their bytes.
  */
 import fs from 'node:fs';
 
@@ -60,6 +61,7 @@ export function fileSource(fd: number, size: number, windowBytes = 1 << 16): Byt
   };
 }
 
+/** Wire types (the low three bits of a field's key); the writer uses the same. */
 export const WIRE_VARINT = 0;
 export const WIRE_I64 = 1;
 export const WIRE_LEN = 2;
@@ -147,6 +149,19 @@ export class WireReader {
     const b = this.src.slice(this.pos, this.pos + n);
     this.pos += n;
     return b;
+  }
+
+  /** A fixed32 float (wire type 5). */
+  float32(): number {
+    return Buffer.from(this.rawBytes(4)).readFloatLE(0);
+  }
+
+  /** Where a length-delimited payload lies in the source; the cursor moves past it without reading it. */
+  range(): { start: number; end: number } {
+    const len = this.length();
+    const start = this.pos;
+    this.pos += len;
+    return { start, end: this.pos };
   }
 
   /** A nested message as its own reader; the cursor moves past it. */
