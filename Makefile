@@ -12,7 +12,7 @@ STAMP_INSTALL := node_modules/.install-stamp
 STAMP_BUILD := dist/.build-stamp
 SOURCES := $(shell find src scripts test bench -name '*.ts' 2>/dev/null) tsconfig.json
 
-.PHONY: all install build models serve test test-unit bench bench-int8 bench-int8-ops bench-batching bench-cold bench-layout bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
+.PHONY: all install build models serve test test-unit bench bench-int8 bench-int8-ops bench-batching bench-cold bench-budget bench-layout bench-quick bench-multi bench-ping bench-s3 soak image image-cpu clean
 
 all: build
 
@@ -53,6 +53,10 @@ bench: build models
 # Time to /ping 200 for the BERT-base shape by phase, local and S3 (s3rver), against 1.5 x (read + one session).
 bench-cold: build
 	$(NODE) dist/bench/coldStart.js $(COLD_ARGS)
+
+# Tokens per CPU-second of one worker session per MAX_BATCH_TOKENS (the CPU default's evidence).
+bench-budget: build
+	$(NODE) dist/bench/batchBudget.js $(BUDGET_ARGS)
 
 # Memory layouts (per-session, one-session, shared) x MiniLM-L6 and BERT-base: pairs/s at C=16, peak RSS and PSS.
 bench-layout: build

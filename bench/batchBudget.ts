@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/batchBudget.js [--preset minilm|base] [--budgets 512,1024,2048] [--seconds 6] [--rounds 3] [--variant fp32|q8]`
+ * `node dist/bench/batchBudget.js [--preset minilm|base] [--budgets 512,1024,2048] [--seconds 6] [--rounds 3] [--pairs 480] [--file ONNX]`
  * (`make bench-budget`): which token budget per batch (`MAX_BATCH_TOKENS`) a model runs best at
  * on one inference worker's session (1 thread, the worker's options). The seeded bench pairs,
  * length-sorted, are packed as the server packs them (consecutive lengths while longest x rows
@@ -86,6 +86,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       pairs: { type: 'string', default: '480' },
       out: { type: 'string' },
+      /** another graph of the same model (an int8 file from `reranker quantize`); default its onnx/model.onnx */
+      file: { type: 'string' },
     },
   });
   const dir = await ensureModel({ preset: values.preset as 'minilm', layout: 'onnx' });
@@ -99,12 +101,14 @@ async function main(): Promise<void> {
     }
   }
   rows.sort((a, b) => a.length - b.length);
-  const session = await ort.InferenceSession.create(path.join(dir, 'onnx', 'model.onnx'), {
+  const file = values.file ?? path.join(dir, 'onnx', 'model.onnx');
+  const session = await ort.InferenceSession.create(file, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
     intraOpNumThreads: 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    enableMemPattern: false,
     logSeverityLevel: 3,
   });
   const budgets = values.budgets!.split(',').map(Number);
@@ -136,7 +140,7 @@ async function main(): Promise<void> {
     };
   });
   const best = result.reduce((a, b) => (b.tokensPerCpuSec > a.tokensPerCpuSec ? b : a));
-  console.log(`model ${values.preset} (${dir}); ${rows.length} pairs; 1 thread, per CPU-second of this process; ${new Date().toISOString()}`);
+  console.log(`model ${values.preset} (${file}); ${rows.length} pairs; 1 thread, per CPU-second of this process; ${new Date().toISOString()}`);
   console.log('| budget | batches | pairs/batch | pad eff | pairs per CPU-s | tokens per CPU-s | vs best | rounds (tokens per CPU-s) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const x of result) {
@@ -144,7 +148,7 @@ async function main(): Promise<void> {
       `| ${x.budget} | ${x.batches} | ${x.meanPairsPerBatch.toFixed(1)} | ${x.paddingEfficiency.toFixed(3)} | ${x.pairsPerCpuSec.toFixed(2)} | ${x.tokensPerCpuSec.toFixed(0)} | ${(x.tokensPerCpuSec / best.tokensPerCpuSec).toFixed(3)} | ${x.tokensPerCpuSecRounds.map((v) => v.toFixed(0)).join(', ')} |`,
     );
   }
-  if (values.out) fs.writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), preset: values.preset, result }, null, 2) + '\n');
+  if (values.out) fs.writeFileSync(values.out, JSON.stringify({ date: new Date().toISOString(), preset: values.preset, file, result }, null, 2) + '\n');
   await session.release();
 }
 

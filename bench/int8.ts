@@ -1,9 +1,13 @@
 /**
- * `node dist/bench/int8.js [--presets minilm,base] [--seconds N] [--queries N]`, part of `make bench`:
+ * `node dist/bench/int8.js [--presets minilm,base] [--scale X] [--queries N]`, part of `make bench`:
  * fp32 against the project's own int8 (`reranker quantize`) through the server at C=16 on each shape,
  * with the fidelity report on real MS MARCO pairs (../shared/data) and each server's peak RSS.
- * Both servers are up; one is loaded at a time, alternating fp32, int8, fp32, int8 (half the time
- * each), because this machine's speed drifts over minutes. Writes bench/int8-results.json.
+ * Both servers are up; one is loaded at a time, alternating fp32, int8, fp32, int8, because this
+ * machine's speed drifts over minutes. Each turn scores the same work whole (the first requests of
+ * the bench workload, ~800 pairs for MiniLM, ~160 for BERT-base; C closed-loop clients take them in
+ * order), so both variants are timed on the same pairs, and no window ends with requests half
+ * scored (with 17 s windows and p50 latencies of 3-14 s that lost up to a third of BERT-base's
+ * fp32 work). Writes bench/int8-results.json.
  * --one-session adds the memory layout option: one ONNX Runtime session with all cores
  * (INFERENCE_WORKERS=1, INTRA_OP_THREADS=cores) next to the default of one session per worker.
  */
@@ -19,10 +23,9 @@ import type { FidelityReport } from '../src/quantize/fidelity';
 import { ensureModel } from '../scripts/dev/models';
 import { MSMARCO_SAMPLE } from '../scripts/dev/paths';
 import { cpuInfo } from './flops';
-import { procTicks, runLoad } from './load';
-import { log, servedRow } from './phases';
+import { cpuMeter, procTicks, rssSampler, runFixed, runLoad } from './load';
+import { log } from './phases';
 import { startReranker, type Proc } from './procs';
-import type { ServedRow } from './report';
 import { makeWorkload } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -63,7 +66,15 @@ interface Served {
   othersCores: number;
 }
 
-type Row = ServedRow & { cpuSec: number; wallSec: number };
+interface Row {
+  pairsPerSec: number;
+  p50: number;
+  p99: number;
+  peakRssMb: number;
+  othersCores: number;
+  cpuSec: number;
+  wallSec: number;
+}
 
 function mean(rows: Row[]): Served {
   const avg = (f: (r: Row) => number): number => rows.reduce((s, r) => s + f(r), 0) / rows.length;
@@ -78,15 +89,28 @@ function mean(rows: Row[]): Served {
   };
 }
 
-/** One served row plus the CPU time the server process spent in it. */
-async function measured(p: Proc, workload: ReturnType<typeof makeWorkload>, reqFlops: number[], clients: number, seconds: number): Promise<Row> {
+/** The same requests scored whole by one server, with its peak RSS and the CPU time it spent. */
+async function measured(p: Proc, requests: ReturnType<typeof makeWorkload>, clients: number): Promise<Row> {
   const ticks0 = procTicks(p.pid);
-  const t0 = performance.now();
-  const row = await servedRow('server', p, workload, reqFlops, clients, seconds, 100);
-  return { ...row, cpuSec: (procTicks(p.pid) - ticks0) / 100, wallSec: (performance.now() - t0) / 1000 };
+  const rss = rssSampler(p.pid);
+  const meter = cpuMeter([p.pid]);
+  const r = await runFixed(p.url, requests, clients);
+  const others = meter.stop().others;
+  rss.stop();
+  if (r.errors > 0) throw new Error(`${r.errors} failed requests, first: ${r.firstError}`);
+  const row: Row = { pairsPerSec: r.pairs / r.seconds, p50: r.p50, p99: r.p99, peakRssMb: rss.peak() / 2 ** 20, othersCores: others, cpuSec: (procTicks(p.pid) - ticks0) / 100, wallSec: r.seconds };
+  log(`${r.pairs} pairs in ${r.seconds.toFixed(1)} s: ${row.pairsPerSec.toFixed(1)} pairs/s, p50 ${r.p50.toFixed(0)} ms, peak RSS ${row.peakRssMb.toFixed(0)} MB, others ${others.toFixed(2)}`);
+  return row;
 }
 
-async function shape(preset: 'minilm' | 'base', seconds: number, queries: number, clients: number, oneSession: boolean): Promise<ShapeResult> {
+/** The first requests of the workload holding at least `pairs` pairs. */
+function firstPairs(workload: ReturnType<typeof makeWorkload>, pairs: number): ReturnType<typeof makeWorkload> {
+  let n = 0;
+  for (let count = 0; n < workload.length && count < pairs; n++) count += workload[n]!.texts.length;
+  return workload.slice(0, n);
+}
+
+async function shape(preset: 'minilm' | 'base', scale: number, queries: number, clients: number, oneSession: boolean): Promise<ShapeResult> {
   const dir = linkedCopy(await ensureModel({ preset, layout: 'onnx' }));
   try {
     configureLog('warn', 'text');
@@ -97,7 +121,7 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
     const q = await quantizeFolder(dir, { engine, batching, ...(groups ? { groups } : {}) });
     log(`${preset}: quantized in ${q.seconds.toFixed(1)} s; ${q.fidelity ? JSON.stringify(q.fidelity) : ''}`);
     const workload = makeWorkload({ requests: 400, seed: 1234 });
-    const reqFlops = workload.map(() => 0);
+    const work = firstPairs(workload, Math.round((preset === 'minilm' ? 800 : 160) * scale));
     const servers: Array<[string, Proc]> = [];
     const rows: Record<string, Row[]> = { fp32: [], int8: [], 'fp32-1s': [], 'int8-1s': [] };
     try {
@@ -110,7 +134,7 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
       }
       for (const [, p] of servers) await runLoad(p.url, workload, 2, 5); // warm-up, not counted
       for (let round = 0; round < 2; round++) {
-        for (const [name, p] of servers) rows[name]!.push(await measured(p, workload, reqFlops, clients, seconds / 2));
+        for (const [name, p] of servers) rows[name]!.push(await measured(p, work, clients));
       }
     } finally {
       for (const [, p] of servers) await p.stop();
@@ -135,13 +159,13 @@ async function shape(preset: 'minilm' | 'base', seconds: number, queries: number
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { presets: { type: 'string', default: 'minilm,base' }, seconds: { type: 'string', default: '40' }, queries: { type: 'string', default: '43' }, clients: { type: 'string', default: '16' }, out: { type: 'string' }, 'one-session': { type: 'boolean', default: false } } });
+  const { values } = parseArgs({ options: { presets: { type: 'string', default: 'minilm,base' }, scale: { type: 'string', default: '1' }, queries: { type: 'string', default: '43' }, clients: { type: 'string', default: '16' }, out: { type: 'string' }, 'one-session': { type: 'boolean', default: false } } });
   const started = new Date().toISOString();
   const loadavgStart = os.loadavg();
   const results: ShapeResult[] = [];
   for (const p of values.presets!.split(',')) {
     if (p !== 'minilm' && p !== 'base') throw new Error(`--presets: minilm or base, not ${p}`);
-    results.push(await shape(p, Number(values.seconds), Number(values.queries), Number(values.clients), values['one-session']!));
+    results.push(await shape(p, Number(values.scale), Number(values.queries), Number(values.clients), values['one-session']!));
   }
   const out = values.out ?? path.join(ROOT, 'bench', 'int8-results.json');
   fs.writeFileSync(out, JSON.stringify({ date: started, machine: { ...cpuInfo(), loadavgStart, loadavgEnd: os.loadavg(), node: process.version }, clients: Number(values.clients), results }, null, 2) + '\n');

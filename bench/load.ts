@@ -113,18 +113,21 @@ export async function runLoad(url: string, workload: readonly BenchRequest[], cl
  * list until it is empty. Returns the seconds from the first send to the last reply, so the
  * server is timed on exactly these pairs (no window that ends with requests half scored).
  */
-export async function runFixed(url: string, workload: readonly BenchRequest[], clients: number, path = '/rerank'): Promise<{ seconds: number; pairs: number; errors: number; firstError?: string }> {
+export async function runFixed(url: string, workload: readonly BenchRequest[], clients: number, path = '/rerank'): Promise<{ seconds: number; pairs: number; errors: number; p50: number; p99: number; firstError?: string }> {
   const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
   const bodies = workload.map((r) => Buffer.from(JSON.stringify({ query: r.query, texts: r.texts, raw_scores: true })));
   let next = 0;
   let pairs = 0;
   let errors = 0;
   let firstError: string | undefined;
+  const lat: number[] = [];
   const t0 = performance.now();
   const client = async (): Promise<void> => {
     for (let i = next++; i < workload.length; i = next++) {
       try {
+        const s = performance.now();
         const r = await request(agent, url + path, 'POST', bodies[i]!);
+        lat.push(performance.now() - s);
         if (r.status === 200) pairs += workload[i]!.texts.length;
         else {
           errors++;
@@ -138,7 +141,9 @@ export async function runFixed(url: string, workload: readonly BenchRequest[], c
   };
   await Promise.all(Array.from({ length: clients }, () => client()));
   agent.destroy();
-  return { seconds: (performance.now() - t0) / 1000, pairs, errors, ...(firstError !== undefined ? { firstError } : {}) };
+  const seconds = (performance.now() - t0) / 1000;
+  lat.sort((a, b) => a - b);
+  return { seconds, pairs, errors, p50: percentile(lat, 50), p99: percentile(lat, 99), ...(firstError !== undefined ? { firstError } : {}) };
 }
 
 /**

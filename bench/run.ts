@@ -80,7 +80,7 @@ async function main(): Promise<void> {
   if (phases.has('raw')) {
     gemm = await gemmProbe(cpu.cores, quick ? 1 : 3);
     log(`GEMM probe ${gemm.toFixed(1)} GFLOP/s`);
-    configs = await rawSweep(raw, shape, pairs, lengths, quick ? [8, 32] : [8, 16, 32, 64], rawSeconds);
+    configs = await rawSweep(raw, shape, pairs, lengths, quick ? [4, 8, 32] : [2, 4, 8, 16, 32, 64], rawSeconds);
   }
 
   const rows: ServedRow[] = [];

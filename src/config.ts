@@ -452,12 +452,15 @@ function budgets(env: Env, payloadMb: number): Budgets {
 }
 
 /**
- * MAX_BATCH_TOKENS when it is not set. A GPU wants big batches; on CPU a batch of 2048 padded
- * tokens already keeps the cores busy, bigger ones run slower (their activations leave the cache)
- * and their attention buffers cost memory: docs/BENCHMARKS.md measured 16384 at -25 % pairs/s and more than
- * twice the RSS of 2048 with MiniLM-L6 on 2 cores.
+ * MAX_BATCH_TOKENS when it is not set. A GPU wants big batches. On CPU each inference session
+ * runs on one core (the CPU layout), and a session does the most work per CPU-second on small
+ * batches, whose activations stay in the core's cache: `make bench-budget` measured 512 tokens
+ * (about 3 pairs of 150 tokens) at +20 % tokens per CPU-second over 2048 for MiniLM-L6 and +17 %
+ * for BERT-base, within 4 % of 256 (where the per-batch work of the main thread grows);
+ * 16384 ran at -25 % pairs/s with more than twice the RSS of 2048 (docs/BENCHMARKS.md).
+ * A pair longer than the budget still runs, alone.
  */
-export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 2048 };
+export const DEFAULT_BATCH_TOKENS: Readonly<Record<'cuda' | 'cpu', number>> = { cuda: 16384, cpu: 512 };
 
 /** MAX_BATCH_TOKENS in force on a provider: the setting, or its default there (DEVICE=auto learns the provider only when the engine starts). */
 export function maxBatchTokensFor(config: Pick<BatchingOptions, 'maxBatchTokens'>, provider: 'cuda' | 'cpu'): number {

@@ -27,6 +27,11 @@ async function createSession(provider: Provider): Promise<ort.InferenceSession> 
     intraOpNumThreads: init.intraOpThreads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
+    // Every batch has its own shape (pairs x longest pair), so a memory pattern, planned and kept
+    // per input shape, is rarely reused and only adds to the arena: off on CPU (BERT-base, one
+    // session, batches of 2,048 tokens: 173 -> 97 MB over the session's size, same speed;
+    // docs/BENCHMARKS.md "One copy of the weights").
+    ...(provider === 'cpu' ? { enableMemPattern: false } : {}),
     logSeverityLevel: 3,
     ...(init.sessionConfig && provider === 'cpu' ? { extra: { session: { ...init.sessionConfig } } } : {}),
   });

@@ -178,7 +178,7 @@ describe('observability: metrics and logs after successes, 422, 429, a dropped c
     assert.equal(r.device, 'cpu');
     assert.ok(r.inference_workers >= 1 && r.intra_op_threads >= 1 && r.tokenizer_workers === 1);
     assert.equal(r.limits.max_concurrent_pairs, LIMIT);
-    assert.equal(r.limits.max_batch_tokens, 2048);
+    assert.equal(r.limits.max_batch_tokens, 512, 'the CPU default (README)');
     assert.equal(r.limits.max_payload_mb, 6);
     assert.equal(r.limits.request_timeout_s, 55);
     assert.ok(r.load_ms.total > 0);

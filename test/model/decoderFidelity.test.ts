@@ -137,7 +137,9 @@ describe('decoder reranker fidelity against transformers.js AutoModelForCausalLM
       before(async () => {
         const dir = await ensureModel({ preset: c.preset });
         ref = await Reference.load(tf, await ensureModel({ preset: c.refPreset }));
-        server = await startServer({ env: { MODEL_DIR: dir, MODEL_CACHE_DIR: cacheDir, MAX_INPUT_LENGTH: String(maxLength) } });
+        // A budget above the CPU default (512), so the documents of mixed lengths share one batch and the
+        // unrewritten graph's own cap (884 tokens) is the one that shows.
+        server = await startServer({ env: { MODEL_DIR: dir, MODEL_CACHE_DIR: cacheDir, MAX_INPUT_LENGTH: String(maxLength), MAX_BATCH_TOKENS: '4096' } });
       });
       after(async () => {
         await server?.stop();
