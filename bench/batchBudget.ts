@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/batchBudget.js [--preset minilm|base] [--budgets 512,1024,2048] [--seconds 6] [--rounds 3] [--pairs 480] [--file ONNX]`
+ * `node dist/bench/batchBudget.js [--preset minilm|base | --model DIR] [--budgets 512,1024,2048] [--seconds 6] [--rounds 3] [--pairs 480] [--file ONNX]`
  * (`make bench-budget`): which token budget per batch (`MAX_BATCH_TOKENS`) a model runs best at
  * on one inference worker's session (1 thread, the worker's options). The seeded bench pairs,
  * length-sorted, are packed as the server packs them (consecutive lengths while longest x rows
@@ -86,11 +86,13 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       pairs: { type: 'string', default: '480' },
       out: { type: 'string' },
-      /** another graph of the same model (an int8 file from `reranker quantize`); default its onnx/model.onnx */
+      /** another graph of the same model (an int8 file from `reranker quantize`); default its onnx/model.onnx or model.onnx */
       file: { type: 'string' },
+      /** your own model folder (its tokenizer files and ONNX graph) instead of a generated preset */
+      model: { type: 'string' },
     },
   });
-  const dir = await ensureModel({ preset: values.preset as 'minilm', layout: 'onnx' });
+  const dir = values.model ?? (await ensureModel({ preset: values.preset as 'minilm', layout: 'onnx' }));
   const encoder = await encoderIn(dir);
   const rows: QueuedPair[] = [];
   for (const r of makeWorkload({ requests: 400, seed: 1234 })) {
@@ -101,7 +103,7 @@ async function main(): Promise<void> {
     }
   }
   rows.sort((a, b) => a.length - b.length);
-  const file = values.file ?? path.join(dir, 'onnx', 'model.onnx');
+  const file = values.file ?? [path.join(dir, 'onnx', 'model.onnx'), path.join(dir, 'model.onnx')].find((f) => fs.existsSync(f)) ?? path.join(dir, 'onnx', 'model.onnx');
   const session = await ort.InferenceSession.create(file, {
     executionProviders: ['cpu'],
     graphOptimizationLevel: 'all',
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
     };
   });
   const best = result.reduce((a, b) => (b.tokensPerCpuSec > a.tokensPerCpuSec ? b : a));
-  console.log(`model ${values.preset} (${file}); ${rows.length} pairs; 1 thread, per CPU-second of this process; ${new Date().toISOString()}`);
+  console.log(`model ${values.model ?? values.preset} (${file}); ${rows.length} pairs; 1 thread, per CPU-second of this process; ${new Date().toISOString()}`);
   console.log('| budget | batches | pairs/batch | pad eff | pairs per CPU-s | tokens per CPU-s | vs best | rounds (tokens per CPU-s) |');
   console.log('|---:|---:|---:|---:|---:|---:|---:|---|');
   for (const x of result) {
