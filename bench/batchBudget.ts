@@ -16,7 +16,7 @@ import { pack, type QueuedPair } from '../src/batching/scheduler';
 import { ensureModel } from '../scripts/dev/models';
 import { encoderIn } from '../scripts/dev/tokenizer';
 import { makeWorkload } from '../scripts/dev/workload';
-import { spreadByRank } from './raw';
+import { feedsOf, spreadByRank } from './raw';
 
 type Feeds = Record<string, ort.Tensor>;
 interface Batches {
@@ -24,12 +24,6 @@ interface Batches {
   readonly pairs: number[];
   readonly real: number[];
   readonly padded: number;
-}
-
-function int64(src: ArrayLike<number>): BigInt64Array {
-  const out = new BigInt64Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i]!);
-  return out;
 }
 
 /** Length-sorted rows cut into batches whose longest row x rows stays within `budget` tokens. */
@@ -49,10 +43,7 @@ function packByBudget(rows: readonly QueuedPair[], budget: number, inputs: reado
   const out: Batches = { feeds: [], pairs: [], real: [], padded: 0 };
   for (const g of groups) {
     const t = pack(g, 0, 'right');
-    const dims = [t.batch, t.seqLen];
-    const f: Feeds = {};
-    for (const n of inputs) f[n] = new ort.Tensor('int64', int64(n.includes('mask') ? t.mask : n.includes('type') ? t.typeIds : t.ids), dims);
-    out.feeds.push(f);
+    out.feeds.push(feedsOf(t, inputs));
     out.pairs.push(g.length);
     out.real.push(g.reduce((n, r) => n + r.length, 0));
     padded += t.batch * t.seqLen;

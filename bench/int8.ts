@@ -26,7 +26,7 @@ import { cpuInfo } from './flops';
 import { cpuMeter, procTicks, rssSampler, runFixed, runLoad } from './load';
 import { log } from './phases';
 import { startReranker, type Proc } from './procs';
-import { makeWorkload } from '../scripts/dev/workload';
+import { firstRequests, makeWorkload } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -103,12 +103,6 @@ async function measured(p: Proc, requests: ReturnType<typeof makeWorkload>, clie
   return row;
 }
 
-/** The first requests of the workload holding at least `pairs` pairs. */
-function firstPairs(workload: ReturnType<typeof makeWorkload>, pairs: number): ReturnType<typeof makeWorkload> {
-  let n = 0;
-  for (let count = 0; n < workload.length && count < pairs; n++) count += workload[n]!.texts.length;
-  return workload.slice(0, n);
-}
 
 async function shape(preset: 'minilm' | 'base', scale: number, queries: number, clients: number, oneSession: boolean): Promise<ShapeResult> {
   const dir = linkedCopy(await ensureModel({ preset, layout: 'onnx' }));
@@ -121,7 +115,7 @@ async function shape(preset: 'minilm' | 'base', scale: number, queries: number, 
     const q = await quantizeFolder(dir, { engine, batching, ...(groups ? { groups } : {}) });
     log(`${preset}: quantized in ${q.seconds.toFixed(1)} s; ${q.fidelity ? JSON.stringify(q.fidelity) : ''}`);
     const workload = makeWorkload({ requests: 400, seed: 1234 });
-    const work = firstPairs(workload, Math.round((preset === 'minilm' ? 800 : 160) * scale));
+    const work = firstRequests(workload, Math.round((preset === 'minilm' ? 800 : 160) * scale));
     const servers: Array<[string, Proc]> = [];
     const rows: Record<string, Row[]> = { fp32: [], int8: [], 'fp32-1s': [], 'int8-1s': [] };
     try {

@@ -16,12 +16,8 @@ import { quantizeModel, QUANT_OPS, type QuantOps } from '../src/quantize/quantiz
 import { ensureModel } from '../scripts/dev/models';
 import { encoderIn } from '../scripts/dev/tokenizer';
 import { makeWorkload } from '../scripts/dev/workload';
+import { feedsOf } from './raw';
 
-function int64(src: ArrayLike<number>): BigInt64Array {
-  const out = new BigInt64Array(src.length);
-  for (let i = 0; i < src.length; i++) out[i] = BigInt(src[i]!);
-  return out;
-}
 
 async function session(file: string, profile: boolean): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(file, {
@@ -92,10 +88,7 @@ async function main(): Promise<void> {
   const sizes: number[] = [];
   for (let i = 0; i < rows.length; i += bs) {
     const t = pack(rows.slice(i, i + bs), 0, 'right');
-    const dims = [t.batch, t.seqLen];
-    const f: Feeds = {};
-    for (const n of names) f[n] = new ort.Tensor('int64', int64(n.includes('mask') ? t.mask : n.includes('type') ? t.typeIds : t.ids), dims);
-    batches.push(f);
+    batches.push(feedsOf(t, names));
     sizes.push(t.batch);
   }
   const sessions: Record<string, ort.InferenceSession> = {};

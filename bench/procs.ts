@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
+import { eachLine, listeningPort } from '../scripts/dev/server';
 import { request } from './load';
 
 const DIST = path.resolve(__dirname, '..');
@@ -24,18 +25,11 @@ function start(args: string[], env: Record<string, string>, portFrom: (line: str
   const logs: string[] = [];
   return new Promise((resolve, reject) => {
     for (const stream of [child.stdout!, child.stderr!]) {
-      let buf = '';
-      stream.on('data', (d: Buffer) => {
-        buf += d.toString('utf8');
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 1);
-          // Keep a bounded tail: a long run logs one line per request.
-          if (logs.push(line) > 200) logs.shift();
-          const port = portFrom(line);
-          if (port !== undefined) resolve({ child, port, logs });
-        }
+      eachLine(stream, (line) => {
+        // Keep a bounded tail: a long run logs one line per request.
+        if (logs.push(line) > 200) logs.shift();
+        const port = portFrom(line);
+        if (port !== undefined) resolve({ child, port, logs });
       });
     }
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}) before listening:\n${logs.join('\n')}`)));
@@ -76,11 +70,7 @@ export async function startReranker(modelDir: string, env: Record<string, string
   const { child, port, logs } = await start(
     [path.join(DIST, 'src', 'cli.js'), 'serve'],
     { PORT: '0', HOST: '127.0.0.1', DEVICE: 'cpu', MODEL_DIR: modelDir, SM_MODEL_DIR: '/nonexistent', RESULT_CACHE_MB: '0', ...env },
-    (line) => {
-      // pino writes the message after the fields: match both, in any order.
-      const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
-      return m ? Number(m[1]) : undefined;
-    },
+    listeningPort,
   );
   const url = `http://127.0.0.1:${port}`;
   const stop = stopper(child);

@@ -50,6 +50,17 @@ function int64(src: ArrayLike<number>): BigInt64Array {
   return out;
 }
 
+/** int64 feeds of one packed batch for these input names (ids, mask and token type ids by name). */
+export function feedsOf(t: BatchTensors, names: readonly string[]): Record<string, ort.Tensor> {
+  const dims = [t.batch, t.seqLen];
+  const feeds: Record<string, ort.Tensor> = {};
+  for (const name of names) {
+    const src = name.includes('mask') ? t.mask : name.includes('type') ? t.typeIds : t.ids;
+    feeds[name] = new ort.Tensor('int64', int64(src), dims);
+  }
+  return feeds;
+}
+
 /** Tokenizes and scores one batch of pairs; returns the logits. */
 export async function scoreBatch(e: RawEngine, pairs: ReadonlyArray<readonly [string, string]>): Promise<{ logits: Float32Array; tensors: BatchTensors }> {
   const opts = { truncate: true, direction: 'right' as const, maxLength: e.maxLength };
@@ -58,13 +69,7 @@ export async function scoreBatch(e: RawEngine, pairs: ReadonlyArray<readonly [st
     return { index: i, ids: p.ids, typeIds: p.typeIds, length: p.ids.length, requestId: 0, seq: i };
   });
   const t = pack(rows, 0, 'right');
-  const dims = [t.batch, t.seqLen];
-  const feeds: Record<string, ort.Tensor> = {};
-  for (const name of e.session.inputNames) {
-    const src = name.includes('mask') ? t.mask : name.includes('type') ? t.typeIds : t.ids;
-    feeds[name] = new ort.Tensor('int64', int64(src), dims);
-  }
-  const out = await e.session.run(feeds);
+  const out = await e.session.run(feedsOf(t, e.session.inputNames));
   const logits = out[e.session.outputNames[0]!]!.data as Float32Array;
   return { logits, tensors: t };
 }

@@ -25,7 +25,7 @@ import { startNaive, startReranker, type Proc } from './procs';
 import { openRaw, pairLengths, type RawConfigResult } from './raw';
 import { lastLine, printTables, verdicts, type BenchResults, type SameWorkRound, type ServedRow } from './report';
 import { runSoak } from './soak';
-import { makeWorkload, pairsOf } from '../scripts/dev/workload';
+import { firstRequests, makeWorkload, pairsOf } from '../scripts/dev/workload';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SEED = 1234;
@@ -108,14 +108,13 @@ async function main(): Promise<void> {
     for (const c of clients) for (const [system, p] of servers) rows.push(await servedRow(system, p, workload, reqFlops, c, seconds, pingEveryMs));
     if (srv && configs.length > 0) {
       // The target's ratio, on the same pairs: raw's best sorted batch sizes against the server at the top C.
-      let n = 0;
-      let count = 0;
-      while (n < workload.length && count < (quick ? 300 : 1200)) count += workload[n++]!.texts.length;
+      const requests = firstRequests(workload, quick ? 300 : 1200);
+      const count = pairsOf(requests).length;
       const sizes = configs.filter((c) => c.order === 'sorted').sort((a, b) => b.pairsPerSec - a.pairsPerSec).slice(0, quick ? 1 : 2).map((c) => c.batchSize);
       raw = await openRaw(modelDir, ONNX, cpu.cores);
-      const rounds = await sameWork(raw, srv.url, workload.slice(0, n), pairs.slice(0, count), lengths.slice(0, count), sizes, Math.max(...clients), quick ? 1 : 2);
+      const rounds = await sameWork(raw, srv.url, requests, pairs.slice(0, count), lengths.slice(0, count), sizes, Math.max(...clients), quick ? 1 : 2);
       await raw.release();
-      same = { clients: Math.max(...clients), requests: n, pairs: count, rounds };
+      same = { clients: Math.max(...clients), requests: requests.length, pairs: count, rounds };
     }
   } finally {
     for (const [, p] of servers) await p.stop();

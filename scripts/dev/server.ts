@@ -4,6 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { CLI, ROOT } from './paths';
 
 export interface TestServer {
@@ -25,6 +26,26 @@ export interface StartOptions {
   readonly command?: string[];
   /** Default: wait until /ping says 200. */
   readonly waitReady?: boolean;
+}
+
+/** Calls onLine with each whole line the stream writes (a child's stdout or stderr). */
+export function eachLine(stream: Readable, onLine: (line: string) => void): void {
+  let buf = '';
+  stream.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    let nl: number;
+    while ((nl = buf.indexOf('\n')) >= 0) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      onLine(line);
+    }
+  });
+}
+
+/** The port of the server's "listening" log line, or undefined for any other line (pino writes the message after the fields: match both, in any order). */
+export function listeningPort(line: string): number | undefined {
+  const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
+  return m ? Number(m[1]) : undefined;
 }
 
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
@@ -54,21 +75,11 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     const onLine = (line: string, fromStdout: boolean): void => {
       logs.push(line);
       if (fromStdout) stdout.push(line);
-      // pino writes the message after the fields: match both, in any order.
-      const m = /"msg":"listening"/.test(line) ? /"port":(\d+)/.exec(line) : null;
-      if (m) resolve(Number(m[1]));
+      const port = listeningPort(line);
+      if (port !== undefined) resolve(port);
     };
-    for (const stream of [proc.stdout!, proc.stderr!]) {
-      let buf = '';
-      stream.on('data', (d: Buffer) => {
-        buf += d.toString('utf8');
-        let nl: number;
-        while ((nl = buf.indexOf('\n')) >= 0) {
-          onLine(buf.slice(0, nl), stream === proc.stdout);
-          buf = buf.slice(nl + 1);
-        }
-      });
-    }
+    eachLine(proc.stdout!, (line) => onLine(line, true));
+    eachLine(proc.stderr!, (line) => onLine(line, false));
     void exited.then((code) => reject(new Error(`server exited (${code}) before listening:\n${logs.join('\n')}`)));
   });
   const url = `http://127.0.0.1:${port}`;

@@ -59,3 +59,10 @@ export function makeWorkload(opts: WorkloadOptions): BenchRequest[] {
 export function pairsOf(reqs: readonly BenchRequest[]): Array<readonly [string, string]> {
   return reqs.flatMap((r) => r.texts.map((t) => [r.query, t] as const));
 }
+
+/** The first requests of a workload that hold at least `pairs` pairs (all of it when it holds fewer). */
+export function firstRequests(reqs: readonly BenchRequest[], pairs: number): BenchRequest[] {
+  let n = 0;
+  for (let count = 0; n < reqs.length && count < pairs; n++) count += reqs[n]!.texts.length;
+  return reqs.slice(0, n);
+}
